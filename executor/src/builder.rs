@@ -1,0 +1,104 @@
+//! Configuring a loop: `EventLoop::builder()…build()`.
+
+use crate::event_loop::EventLoop;
+use crate::panic::{print_unhandled, PanicHook, UnhandledPanic};
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+/// What the loop does when a task panics. In every case the panic is caught
+/// and the task's handle resolves `JoinError::Panicked`; the policy only
+/// decides what happens to the loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PanicPolicy {
+    /// Keep running (the default). A detached task's panic goes to the
+    /// unhandled-panic hook.
+    #[default]
+    Continue,
+    /// Stop the loop after the current turn, as if `stop()` had been called.
+    StopLoop,
+    /// Re-raise out of `run`/`block_on` (after the task's handle got
+    /// `Panicked`); unwinding past the loop drops it, resolving every other
+    /// pending `RemoteHandle` `LoopClosed`.
+    Propagate,
+}
+
+/// Builds an [`EventLoop`] with non-default settings.
+///
+/// ```
+/// use looplet::{EventLoop, PanicPolicy};
+/// let event_loop = EventLoop::builder()
+///     .name("ui")
+///     .panic_policy(PanicPolicy::StopLoop)
+///     .on_unhandled_panic(|p| eprintln!("[ui] {} died: {}", p.task, p.message))
+///     .build()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct Builder {
+    pub(crate) name: Option<String>,
+    pub(crate) panic_policy: PanicPolicy,
+    pub(crate) panic_hook: PanicHook,
+    pub(crate) wake_hook: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            name: None,
+            panic_policy: PanicPolicy::Continue,
+            panic_hook: Box::new(print_unhandled),
+            wake_hook: None,
+        }
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the loop (shown in `Debug` output).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// What to do when a task panics; see [`PanicPolicy`].
+    pub fn panic_policy(mut self, policy: PanicPolicy) -> Self {
+        self.panic_policy = policy;
+        self
+    }
+
+    /// Called on the loop thread for a panic nobody will see otherwise: a
+    /// detached task, a callback, a `Drop` run by the loop. The default
+    /// prints one line to stderr.
+    pub fn on_unhandled_panic(mut self, hook: impl Fn(&UnhandledPanic<'_>) + 'static) -> Self {
+        self.panic_hook = Box::new(hook);
+        self
+    }
+
+    /// Called (on the waking thread) whenever the loop must be woken while
+    /// it sleeps or is between host-driven turns: how a GUI or game loop
+    /// learns that `turn`/`run_until_stalled` has work.
+    pub fn wake_hook(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.wake_hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Creates the loop (opens its `epoll` and `eventfd`).
+    pub fn build(self) -> io::Result<EventLoop> {
+        EventLoop::from_builder(self)
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("panic_policy", &self.panic_policy)
+            .field("wake_hook", &self.wake_hook.is_some())
+            .finish_non_exhaustive()
+    }
+}

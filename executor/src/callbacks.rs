@@ -1,0 +1,102 @@
+//! Callbacks: plain `FnOnce()` jobs run by the loop, FIFO.
+//!
+//! `call_soon` queues a callback for the next run phase; `call_later` and
+//! `call_at` park it in a timer first. Either way the callback itself lives
+//! in a slab, and the FIFO holds only its key, so a [`CallbackHandle`] can
+//! cancel it wherever it is (in a timer or already queued) without searching.
+
+use crate::core::Core;
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Weak;
+
+/// A callback that runs on the loop thread; it need not be `Send`.
+pub(crate) type LocalCallback = Box<dyn FnOnce()>;
+
+/// Names one callback; a key whose callback ran or was cancelled is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallbackKey {
+    slot: usize,
+    seq: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    entries: slab::Slab<(u64, LocalCallback)>,
+    queue: VecDeque<CallbackKey>,
+    next_seq: u64,
+}
+
+impl Callbacks {
+    /// Stores a callback without scheduling it (a timer will, later).
+    pub fn insert(&mut self, callback: LocalCallback) -> CallbackKey {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = self.entries.insert((seq, callback));
+        CallbackKey { slot, seq }
+    }
+
+    /// Appends a stored callback to the run queue.
+    pub fn schedule(&mut self, key: CallbackKey) {
+        self.queue.push_back(key);
+    }
+
+    /// Takes the next scheduled callback, skipping cancelled ones.
+    pub fn pop(&mut self) -> Option<LocalCallback> {
+        while let Some(key) = self.queue.pop_front() {
+            if let Some(callback) = self.take(key) {
+                return Some(callback);
+            }
+        }
+        None
+    }
+
+    /// Removes a callback wherever it is; `None` if it ran or was cancelled.
+    pub fn take(&mut self, key: CallbackKey) -> Option<LocalCallback> {
+        match self.entries.get(key.slot) {
+            Some((seq, _)) if *seq == key.seq => Some(self.entries.remove(key.slot).1),
+            _ => None,
+        }
+    }
+
+    /// Scheduled entries (cancelled ones included until they are skipped).
+    pub fn scheduled(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Empties everything, handing the callbacks back to be dropped outside the borrow.
+    pub fn take_all(&mut self) -> Vec<LocalCallback> {
+        self.queue.clear();
+        self.entries.drain().map(|(_, cb)| cb).collect()
+    }
+}
+
+/// Cancels a callback scheduled with `call_soon`, `call_later` or `call_at`.
+/// Dropping the handle does *not* cancel: the callback still runs.
+pub struct CallbackHandle {
+    pub(crate) key: CallbackKey,
+    pub(crate) core: Weak<Core>,
+}
+
+impl CallbackHandle {
+    /// Cancels the callback. Returns `true` if it had not run yet (it never
+    /// will now); `false` if it already ran, was cancelled, or the loop is gone.
+    pub fn cancel(&self) -> bool {
+        let Some(core) = self.core.upgrade() else {
+            return false;
+        };
+        let callback = core.callbacks.borrow_mut().take(self.key);
+        // The closure is user code: drop it outside the borrow.
+        let cancelled = callback.is_some();
+        drop(callback);
+        cancelled
+    }
+}
+
+impl fmt::Debug for CallbackHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackHandle")
+            .field("key", &self.key)
+            .finish()
+    }
+}

@@ -1,0 +1,62 @@
+//! "The current loop": what the free functions (`looplet::spawn`,
+//! `looplet::sleep`, …) act on.
+//!
+//! While a loop runs a turn it enters its thread (see [`Entered`]); a task or
+//! callback then reaches it through this thread-local. Outside a turn there is
+//! no current loop, and the free functions panic with a message saying what to
+//! use instead. Entering twice on one thread is the "nested loop" misuse: it
+//! would block the outer loop forever, so it panics at once.
+
+use crate::core::Core;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// While alive, `core` is the current loop of this thread, and its ready
+/// queue receives the same-thread wakes.
+pub(crate) struct Entered {
+    _ready: looplet_waker::Entered,
+}
+
+pub(crate) fn enter(core: &Rc<Core>) -> Entered {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            panic!(
+                "looplet: a loop is already running on this thread (run/block_on/turn \
+                 called from inside a task or callback?). Loops cannot be nested: \
+                 spawn the future with looplet::spawn and .await its JoinHandle instead"
+            );
+        }
+        *current = Some(Rc::clone(core));
+    });
+    Entered {
+        _ready: looplet_waker::enter(core.loop_id, Rc::clone(&core.ready)),
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|current| current.borrow_mut().take());
+    }
+}
+
+/// The current loop, if this thread is inside a turn.
+pub(crate) fn try_current() -> Option<Rc<Core>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// The current loop; panics with advice when there is none.
+#[track_caller]
+pub(crate) fn current(what: &str) -> Rc<Core> {
+    try_current().unwrap_or_else(|| {
+        panic!(
+            "looplet::{what} called outside a running loop: call it from inside a task \
+             or callback, or use the EventLoop method (loop.{what}(..)) or a Handle \
+             from another thread"
+        )
+    })
+}

@@ -1,0 +1,446 @@
+//! The state of one loop, shared (`Rc`) by the `EventLoop` and the handles
+//! that live on its thread (`JoinHandle`, `CallbackHandle`, `Sleep`).
+//!
+//! Every field is loop-thread only: `Cell`s and `RefCell`s, no locks. The one
+//! rule that keeps the `RefCell`s from ever panicking: **no borrow is held
+//! while user code runs.** User code is a task's `poll`, a callback, and any
+//! `Drop` of a user value (futures, outputs, wakers, closures). So the code
+//! below always takes what it needs out of a `RefCell`, lets the borrow go,
+//! and only then polls, calls or drops.
+
+use crate::builder::PanicPolicy;
+use crate::callbacks::{CallbackHandle, Callbacks, LocalCallback};
+use crate::handle::Handle;
+use crate::join_handle::{JoinError, JoinHandle};
+use crate::message::Message;
+use crate::metrics::{bump, Counters, Metrics};
+use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
+use crate::task::{BoxFuture, Joiner, Outcome, Stage, Task};
+use crate::timers::{Due, Timers};
+use looplet_injector::Injector;
+use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
+use slab::Slab;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+/// Finished tasks' wakers kept for reuse (see [`Core::recycle_waker`]).
+const WAKER_POOL_MAX: usize = 1024;
+
+pub(crate) struct Core {
+    pub loop_id: u64,
+    pub injector: Arc<Injector<Message>>,
+    pub ready: Rc<ReadyQueue>,
+    pub tasks: RefCell<Slab<Task>>,
+    pub callbacks: RefCell<Callbacks>,
+    pub timers: RefCell<Timers>,
+    pub counters: Counters,
+    /// `stop()` was called: `run` returns after the current turn.
+    pub stop_requested: Cell<bool>,
+    /// The `EventLoop` has been dropped.
+    pub closed: Cell<bool>,
+    /// Set by the `Propagate` panic policy: `run`/`block_on` re-raise it.
+    pub propagate: RefCell<Option<String>>,
+    next_generation: Cell<u64>,
+    waker_pool: RefCell<Vec<Arc<TaskWaker<Message>>>>,
+    panic_policy: PanicPolicy,
+    panic_hook: PanicHook,
+}
+
+impl Core {
+    pub fn new(
+        loop_id: u64,
+        injector: Arc<Injector<Message>>,
+        panic_policy: PanicPolicy,
+        panic_hook: PanicHook,
+    ) -> Self {
+        Core {
+            loop_id,
+            injector,
+            ready: Rc::new(ReadyQueue::new()),
+            tasks: RefCell::new(Slab::new()),
+            callbacks: RefCell::default(),
+            timers: RefCell::default(),
+            counters: Counters::default(),
+            stop_requested: Cell::new(false),
+            closed: Cell::new(false),
+            propagate: RefCell::new(None),
+            next_generation: Cell::new(1),
+            waker_pool: RefCell::new(Vec::new()),
+            panic_policy,
+            panic_hook,
+        }
+    }
+
+    /// The loop's clock. One place, so that a manual clock can replace it.
+    pub fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    pub fn handle(&self) -> Handle {
+        Handle::new(Arc::clone(&self.injector))
+    }
+
+    // ----- spawning -------------------------------------------------------
+
+    /// Spawns a task whose output a `JoinHandle` will collect.
+    pub fn spawn<F>(self: &Rc<Self>, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        // The wrapper pins the user's future inside its own state (a safe pin
+        // projection) and boxes the output as `dyn Any` for the slab.
+        let erased: BoxFuture = Box::pin(async move { Box::new(future.await) as Box<dyn Any> });
+        let id = self.insert_task(erased, name, Joiner::Handle(None));
+        JoinHandle::new(id, Rc::clone(self))
+    }
+
+    /// Spawns a task nobody joins (remote tasks report through their own
+    /// completer; the loop only needs to drop them when they finish).
+    pub fn spawn_detached<F>(&self, future: F, name: Option<Box<str>>) -> TaskId
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        let erased: BoxFuture = Box::pin(async move {
+            future.await;
+            Box::new(()) as Box<dyn Any>
+        });
+        self.insert_task(erased, name, Joiner::Detached)
+    }
+
+    fn insert_task(&self, future: BoxFuture, name: Option<Box<str>>, joiner: Joiner) -> TaskId {
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let slot = u32::try_from(entry.key()).expect("looplet: more than u32::MAX live tasks");
+        let id = TaskId::new(slot, generation);
+        entry.insert(Task {
+            generation,
+            stage: Stage::Pending(future),
+            joiner,
+            waker: self.new_waker(id),
+            name,
+            abort_requested: false,
+            polls: 0,
+        });
+        drop(tasks);
+        bump(&self.counters.tasks_spawned);
+        // A new task starts queued (its waker's `queued` flag is set).
+        self.ready.push(id);
+        id
+    }
+
+    /// A waker for a new task: a recycled one when possible, so that steady
+    /// spawning allocates only the future's box.
+    fn new_waker(&self, id: TaskId) -> Arc<TaskWaker<Message>> {
+        if let Some(mut waker) = self.waker_pool.borrow_mut().pop() {
+            if let Some(unique) = Arc::get_mut(&mut waker) {
+                unique.recycle(id);
+                return waker;
+            }
+        }
+        TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))
+    }
+
+    /// Keeps a finished task's waker if nobody else holds a clone: no stale
+    /// waker can then exist for it, so the next task may safely reuse it.
+    pub fn recycle_waker(&self, mut waker: Arc<TaskWaker<Message>>) {
+        if Arc::get_mut(&mut waker).is_some() {
+            let mut pool = self.waker_pool.borrow_mut();
+            if pool.len() < WAKER_POOL_MAX {
+                pool.push(waker);
+            }
+        }
+    }
+
+    // ----- polling --------------------------------------------------------
+
+    /// Polls the task `id` once, if `id` still names a pending task.
+    /// A stale id (the task finished, its slot reused) is ignored: this is
+    /// what makes an old waker harmless.
+    pub fn poll_task(self: &Rc<Self>, id: TaskId) {
+        let (mut future, waker) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(task) = tasks.get_mut(id.slot()) else {
+                return;
+            };
+            if task.generation != id.generation() || !matches!(task.stage, Stage::Pending(_)) {
+                return;
+            }
+            let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
+                unreachable!("checked just above");
+            };
+            task.polls += 1;
+            // From here on, a wake (even one from inside this poll) queues the task again.
+            task.waker.start_poll();
+            (future, Waker::from(Arc::clone(&task.waker)))
+        };
+        bump(&self.counters.polls);
+
+        let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        drop(waker);
+
+        match result {
+            Ok(Poll::Pending) => {
+                let mut tasks = self.tasks.borrow_mut();
+                let task = &mut tasks[id.slot()];
+                if task.abort_requested {
+                    drop(tasks);
+                    self.drop_future(id, future);
+                    self.finish(id, Err(JoinError::Cancelled));
+                } else {
+                    task.stage = Stage::Pending(future);
+                }
+            }
+            Ok(Poll::Ready(output)) => {
+                // The user's future was already dropped inside the wrapper
+                // (and a panic in its `Drop` would have landed in `Err`).
+                drop(future);
+                self.finish(id, Ok(output));
+            }
+            Err(payload) => {
+                self.drop_future(id, future);
+                self.finish(id, Err(JoinError::Panicked(payload)));
+            }
+        }
+    }
+
+    /// Drops a task's future outside any borrow; a panic in its `Drop` is
+    /// reported, never propagated.
+    fn drop_future(&self, id: TaskId, future: BoxFuture) {
+        if let Err(payload) = drop_caught(future) {
+            self.report_unhandled(
+                &format!("task #{} (while dropping it)", id.generation()),
+                payload,
+            );
+        }
+    }
+
+    /// Records a task's end: hands the outcome to its `JoinHandle`, or, for
+    /// a detached task, removes it at once.
+    pub fn finish(&self, id: TaskId, outcome: Outcome) {
+        if let Err(JoinError::Panicked(payload)) = &outcome {
+            self.note_task_panic(id, panic_message(payload));
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let task = &mut tasks[id.slot()];
+        match &mut task.joiner {
+            Joiner::Handle(join_waker) => {
+                let join_waker = join_waker.take();
+                task.stage = Stage::Finished(outcome);
+                drop(tasks);
+                if let Some(join_waker) = join_waker {
+                    join_waker.wake();
+                }
+            }
+            Joiner::Detached => {
+                let task = tasks.remove(id.slot());
+                drop(tasks);
+                let name = task.display_name();
+                self.recycle_waker(task.waker);
+                self.discard_outcome(&name, outcome);
+            }
+        }
+    }
+
+    /// Disposes of an outcome nobody will collect: a panic goes to the
+    /// unhandled-panic hook; an output is dropped (under `catch_unwind`).
+    pub fn discard_outcome(&self, name: &str, outcome: Outcome) {
+        match outcome {
+            Err(JoinError::Panicked(payload)) => self.report_unhandled(name, payload),
+            Err(_) => {}
+            Ok(output) => {
+                if let Err(payload) = drop_caught(output) {
+                    self.report_unhandled(&format!("{name} (dropping its output)"), payload);
+                }
+            }
+        }
+    }
+
+    /// Hard cancel: drops the task's future now, or right after the current
+    /// poll if the task is aborting itself.
+    pub fn abort(&self, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(task) = tasks
+            .get_mut(id.slot())
+            .filter(|t| t.generation == id.generation())
+        else {
+            return;
+        };
+        match task.stage {
+            Stage::Polling => task.abort_requested = true,
+            Stage::Finished(_) => {}
+            Stage::Pending(_) => {
+                let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling)
+                else {
+                    unreachable!("matched just above");
+                };
+                drop(tasks);
+                self.drop_future(id, future);
+                self.finish(id, Err(JoinError::Cancelled));
+            }
+        }
+    }
+
+    // ----- panics ---------------------------------------------------------
+
+    fn note_task_panic(&self, id: TaskId, message: &str) {
+        bump(&self.counters.panics);
+        match self.panic_policy {
+            PanicPolicy::Continue => {}
+            PanicPolicy::StopLoop => self.stop_requested.set(true),
+            PanicPolicy::Propagate => {
+                let mut slot = self.propagate.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(format!("task #{} panicked: {message}", id.generation()));
+                }
+            }
+        }
+    }
+
+    pub fn report_unhandled(&self, task: &str, payload: Payload) {
+        let report = UnhandledPanic {
+            task,
+            message: panic_message(&payload),
+            payload: &payload,
+        };
+        // A panicking hook must not take the loop down either.
+        let _ = catch(|| (self.panic_hook)(&report));
+    }
+
+    // ----- callbacks and timers -------------------------------------------
+
+    pub fn call_soon(self: &Rc<Self>, callback: LocalCallback) -> CallbackHandle {
+        bump(&self.counters.call_soon);
+        let mut callbacks = self.callbacks.borrow_mut();
+        let key = callbacks.insert(callback);
+        callbacks.schedule(key);
+        CallbackHandle {
+            key,
+            core: Rc::downgrade(self),
+        }
+    }
+
+    pub fn call_at(self: &Rc<Self>, deadline: Instant, callback: LocalCallback) -> CallbackHandle {
+        let key = self.callbacks.borrow_mut().insert(callback);
+        self.timers
+            .borrow_mut()
+            .insert(deadline, Due::Callback(key));
+        CallbackHandle {
+            key,
+            core: Rc::downgrade(self),
+        }
+    }
+
+    /// Moves every expired timer's work to the ready queues.
+    pub fn fire_timers(&self) -> u64 {
+        let now = self.now();
+        let mut fired = 0;
+        loop {
+            let due = self.timers.borrow_mut().pop_expired(now);
+            match due {
+                None => break,
+                Some(Due::Wake(waker)) => waker.wake(),
+                Some(Due::Callback(key)) => self.callbacks.borrow_mut().schedule(key),
+            }
+            fired += 1;
+        }
+        self.counters
+            .timers_fired
+            .set(self.counters.timers_fired.get() + fired);
+        fired
+    }
+
+    /// Runs up to `count` scheduled callbacks, each under `catch_unwind`.
+    pub fn run_callbacks(&self, count: usize) -> u64 {
+        let mut ran = 0;
+        for _ in 0..count {
+            let Some(callback) = self.callbacks.borrow_mut().pop() else {
+                break;
+            };
+            ran += 1;
+            if let Err(payload) = catch(callback) {
+                bump(&self.counters.panics);
+                self.report_unhandled("callback", payload);
+            }
+        }
+        self.counters
+            .callbacks_run
+            .set(self.counters.callbacks_run.get() + ran);
+        ran
+    }
+
+    /// True if a turn run now would have something to do.
+    pub fn has_ready_work(&self) -> bool {
+        !self.ready.is_empty() || self.callbacks.borrow().scheduled() > 0
+    }
+
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.timers.borrow_mut().next_deadline()
+    }
+
+    // ----- introspection and teardown -------------------------------------
+
+    pub fn metrics(&self) -> Metrics {
+        let c = &self.counters;
+        Metrics {
+            tasks_spawned: c.tasks_spawned.get(),
+            tasks_alive: self.tasks.borrow().len() as u64,
+            polls: c.polls.get(),
+            local_wakes: self.ready.local_wakes(),
+            remote_wakes: c.remote_wakes.get(),
+            call_soon: c.call_soon.get(),
+            call_soon_threadsafe: c.call_soon_threadsafe.get(),
+            remote_spawns: c.remote_spawns.get(),
+            wake_syscalls: self.injector.wake_syscalls(),
+            parks: c.parks.get(),
+            turns: c.turns.get(),
+            panics: c.panics.get(),
+            callbacks_run: c.callbacks_run.get(),
+            timers_fired: c.timers_fired.get(),
+        }
+    }
+
+    /// Drops every task, callback and timer. Each `JoinHandle` then resolves
+    /// `LoopClosed`; each remote task's completer, dropped with its future,
+    /// resolves its `RemoteHandle` `LoopClosed`.
+    pub fn shutdown(&self) {
+        self.closed.set(true);
+        // Dropping a future may drop JoinHandles, Sleeps or CallbackHandles of
+        // this very loop, which borrow these RefCells: take everything out
+        // first, then drop it piece by piece with no borrow held.
+        loop {
+            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            let callbacks = self.callbacks.borrow_mut().take_all();
+            let timers = self.timers.borrow_mut().take_all();
+            if tasks.is_empty() && callbacks.is_empty() && timers.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                let name = task.display_name();
+                let join_waker = match task.joiner {
+                    Joiner::Handle(waker) => waker,
+                    Joiner::Detached => None,
+                };
+                if let Err(payload) = drop_caught(task.stage) {
+                    self.report_unhandled(&format!("{name} (dropped with its loop)"), payload);
+                }
+                if let Some(waker) = join_waker {
+                    waker.wake();
+                }
+            }
+            for item in callbacks {
+                let _ = drop_caught(item);
+            }
+            for item in timers {
+                let _ = drop_caught(item);
+            }
+        }
+        while self.ready.pop().is_some() {}
+    }
+}

@@ -1,0 +1,465 @@
+//! `EventLoop`: the run loop itself.
+//!
+//! ## One turn
+//!
+//! ```text
+//!  ┌─► 1. drain the injector ──── remote wakes → ready queue
+//!  │                              remote calls → callback queue
+//!  │                              remote spawns → new tasks (ready)
+//!  │   2. fire expired timers ─── sleeping tasks → ready queue
+//!  │                              call_later callbacks → callback queue
+//!  │   3. nothing ready? sleep ── announce SLEEPING, re-check the injector,
+//!  │      (then 1 and 2 again)     epoll_wait(timeout = next timer)
+//!  │   4. run a snapshot ──────── the callbacks and tasks ready *now*;
+//!  │                              what they make ready runs next turn
+//!  └── repeat (run) / return (turn, run_until_stalled, run_for)
+//! ```
+//!
+//! Running a *snapshot* is what keeps the loop fair: a task that wakes itself
+//! (`yield_now`) goes to the back of the queue and runs next turn, after the
+//! injector and the timers have been looked at again.
+//!
+//! Sleeping before running (step 3 before 4) means that when `turn(timeout)`
+//! waits, whatever woke it is run in the same call.
+//!
+//! ## Driven by a host
+//!
+//! A GUI or game loop calls [`turn`](EventLoop::turn),
+//! [`run_until_stalled`](EventLoop::run_until_stalled) or
+//! [`run_for`](EventLoop::run_for) once per frame and sleeps on its own.
+//! Between those calls the loop counts as *asleep*: a submission from
+//! another thread writes the loop's fd (see [`AsRawFd`]) and calls the
+//! builder's `wake_hook`, and [`next_deadline`](EventLoop::next_deadline)
+//! tells the host when it must call again.
+
+use crate::builder::Builder;
+use crate::callbacks::CallbackHandle;
+use crate::context;
+use crate::core::Core;
+use crate::handle::Handle;
+use crate::join_handle::JoinHandle;
+use crate::message::Message;
+use crate::metrics::{bump, Metrics};
+use crate::panic::catch;
+use looplet_injector::Inbox;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// The token of the injector's wake fd in the loop's `mio::Poll`.
+const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// At most this many injected messages are taken per turn, so a flood from
+/// other threads cannot keep the loop from running what is already ready.
+/// The rest is taken next turn (the loop does not sleep while any is left).
+pub const INJECT_BATCH: usize = 1024;
+
+/// Gives every loop a distinct id, so a waker can tell "my loop runs on this
+/// thread" from "some other loop runs on this thread".
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a host-driven call did, and when the host should call again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Turns taken.
+    pub turns: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// Callbacks run.
+    pub callbacks: u64,
+    /// When the loop next has work: `Some(now or earlier)` if it is ready
+    /// already, the next timer's deadline, or `None` (only a wake will do).
+    pub next_deadline: Option<Instant>,
+}
+
+impl Tick {
+    /// True if the call ran nothing.
+    pub fn is_idle(&self) -> bool {
+        self.polls == 0 && self.callbacks == 0
+    }
+
+    fn add(&mut self, other: Tick) {
+        self.turns += other.turns;
+        self.polls += other.polls;
+        self.callbacks += other.callbacks;
+    }
+}
+
+/// A single-threaded event loop.
+///
+/// `EventLoop` is `!Send`: it, its `call_soon` and its `JoinHandle`s belong
+/// to the thread that created it. Other threads use a [`Handle`]. Moving the
+/// loop to another thread to call `call_soon` there does not compile:
+///
+/// ```compile_fail
+/// let event_loop = looplet::EventLoop::new().unwrap();
+/// std::thread::spawn(move || {
+///     event_loop.call_soon(|| println!("never compiles: EventLoop is !Send"));
+/// });
+/// ```
+///
+/// ```compile_fail
+/// let event_loop = looplet::EventLoop::new().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(|| event_loop.call_soon(|| ())); // nor by reference: !Sync
+/// });
+/// ```
+pub struct EventLoop {
+    core: Rc<Core>,
+    inbox: Inbox<Message>,
+    poll: mio::Poll,
+    events: mio::Events,
+    name: Option<String>,
+}
+
+impl EventLoop {
+    /// A loop with the default settings.
+    pub fn new() -> io::Result<EventLoop> {
+        Builder::new().build()
+    }
+
+    /// A builder for a loop with other settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_builder(builder: Builder) -> io::Result<EventLoop> {
+        let poll = mio::Poll::new()?;
+        let (injector, inbox) =
+            looplet_injector::channel(poll.registry(), WAKE_TOKEN, builder.wake_hook)?;
+        let loop_id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        let core = Core::new(loop_id, injector, builder.panic_policy, builder.panic_hook);
+        Ok(EventLoop {
+            core: Rc::new(core),
+            inbox,
+            poll,
+            events: mio::Events::with_capacity(64),
+            name: builder.name,
+        })
+    }
+
+    /// A thread-safe handle for other threads.
+    pub fn handle(&self) -> Handle {
+        self.core.handle()
+    }
+
+    /// Spawns a task on this loop. It runs when the loop runs.
+    pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
+        self.core.spawn(future, None)
+    }
+
+    /// Spawns a named task (the name appears in panic reports).
+    pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
+        self.core.spawn(future, Some(name.into()))
+    }
+
+    /// Queues `callback` to run in the loop's next run phase, in FIFO order.
+    ///
+    /// Loop thread only. It never wakes anything: the caller *is* the loop
+    /// thread, so the loop will see the queue before it sleeps. From another
+    /// thread, use [`Handle::call_soon_threadsafe`].
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
+        self.core.call_soon(Box::new(callback))
+    }
+
+    /// Runs `callback` after `delay`.
+    pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
+        self.core
+            .call_at(self.core.now() + delay, Box::new(callback))
+    }
+
+    /// Runs `callback` at `deadline`.
+    pub fn call_at(&self, deadline: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
+        self.core.call_at(deadline, Box::new(callback))
+    }
+
+    /// Asks `run` to return after the current turn.
+    pub fn stop(&self) {
+        self.core.stop_requested.set(true);
+    }
+
+    /// The loop's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.core.metrics()
+    }
+
+    /// When the loop next has work, for a host loop's own timer: now (or
+    /// earlier) if something is ready, the next timer's deadline, or `None`.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.core.has_ready_work() || !self.inbox.is_empty() {
+            Some(self.core.now())
+        } else {
+            self.core.next_timer()
+        }
+    }
+
+    // ----- driving the loop -------------------------------------------------
+
+    /// Runs until [`stop`](Self::stop) (or `Handle::stop`) is called.
+    ///
+    /// # Panics
+    /// If called from inside a running loop on this thread (nested loops);
+    /// re-raises a task's panic under `PanicPolicy::Propagate`.
+    pub fn run(&mut self) {
+        let _entered = self.enter();
+        loop {
+            self.turn_once(None, None);
+            self.propagate_if_requested();
+            if self.core.stop_requested.replace(false) {
+                break;
+            }
+        }
+        self.return_to_host();
+    }
+
+    /// Runs `future` to completion on this loop, running the loop's other
+    /// tasks meanwhile, and returns its output. `future` need not be
+    /// `'static`. A panic in it propagates to the caller.
+    ///
+    /// # Panics
+    /// If called from inside a running loop on this thread (nested loops).
+    pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        let _entered = self.enter();
+        let root = Arc::new(RootWaker {
+            woken: AtomicBool::new(true),
+            loop_id: self.core.loop_id,
+            injector: Arc::clone(&self.core.injector),
+        });
+        let waker = Waker::from(Arc::clone(&root));
+        let mut future = pin!(future);
+        loop {
+            if root.woken.swap(false, Ordering::AcqRel) {
+                let polled = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+                match polled {
+                    Ok(Poll::Ready(output)) => {
+                        self.return_to_host();
+                        return output;
+                    }
+                    Ok(Poll::Pending) => {}
+                    Err(payload) => {
+                        self.return_to_host();
+                        std::panic::resume_unwind(payload);
+                    }
+                }
+            }
+            self.turn_once(None, Some(&root));
+            self.propagate_if_requested();
+        }
+    }
+
+    /// One turn: takes what is ready; if nothing is, waits up to `timeout`
+    /// (`None`: until woken or the next timer) for something, then runs it.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
+        let _entered = self.enter();
+        let mut tick = self.turn_once(timeout, None);
+        self.return_to_host();
+        tick.next_deadline = self.next_deadline();
+        self.propagate_if_requested();
+        tick
+    }
+
+    /// Runs turns until nothing is ready; never blocks. (A task that always
+    /// wakes itself keeps this going: frame-driven hosts use [`run_for`](Self::run_for).)
+    pub fn run_until_stalled(&mut self) -> Tick {
+        self.run_while(|| true)
+    }
+
+    /// Like [`run_until_stalled`](Self::run_until_stalled), but returns once
+    /// `budget` is spent (checked between turns): one frame's worth of work.
+    pub fn run_for(&mut self, budget: Duration) -> Tick {
+        let end = Instant::now() + budget;
+        self.run_while(|| Instant::now() < end)
+    }
+
+    fn run_while(&mut self, mut keep_going: impl FnMut() -> bool) -> Tick {
+        let _entered = self.enter();
+        let mut tick = Tick::default();
+        loop {
+            let this = self.turn_once(Some(Duration::ZERO), None);
+            tick.add(this);
+            if self.core.propagate.borrow().is_some() {
+                break;
+            }
+            let more = self.core.has_ready_work() || !self.inbox.is_empty();
+            if (this.is_idle() && !more) || !keep_going() {
+                break;
+            }
+        }
+        self.return_to_host();
+        tick.next_deadline = self.next_deadline();
+        self.propagate_if_requested();
+        tick
+    }
+
+    fn enter(&self) -> context::Entered {
+        let entered = context::enter(&self.core);
+        self.inbox.woke_up();
+        entered
+    }
+
+    /// The loop is about to stop running: from now on, producers must wake it.
+    fn return_to_host(&self) {
+        self.inbox.return_to_host(self.core.has_ready_work());
+    }
+
+    fn propagate_if_requested(&self) {
+        let message = self.core.propagate.borrow_mut().take();
+        if let Some(message) = message {
+            self.return_to_host();
+            std::panic::resume_unwind(Box::new(message));
+        }
+    }
+
+    /// One iteration (see the module docs). `max_wait`: the longest it may
+    /// sleep (`Some(ZERO)`: never). `root`: the `block_on` future's waker.
+    fn turn_once(&mut self, max_wait: Option<Duration>, root: Option<&RootWaker>) -> Tick {
+        bump(&self.core.counters.turns);
+        self.drain_injector();
+        self.core.fire_timers();
+
+        let root_ready = root.is_some_and(|r| r.woken.load(Ordering::Acquire));
+        let idle = !self.core.has_ready_work() && !root_ready && !self.core.stop_requested.get();
+        if idle && max_wait != Some(Duration::ZERO) {
+            self.sleep(max_wait);
+            self.drain_injector();
+            self.core.fire_timers();
+        }
+
+        // The snapshot: only what is ready at this moment runs this turn.
+        let callbacks = self.core.callbacks.borrow().scheduled();
+        let tasks = self.core.ready.len();
+        let callbacks = self.core.run_callbacks(callbacks);
+        let mut polls = 0;
+        for _ in 0..tasks {
+            let Some(id) = self.core.ready.pop() else {
+                break;
+            };
+            self.core.poll_task(id);
+            polls += 1;
+        }
+        Tick {
+            turns: 1,
+            polls,
+            callbacks,
+            next_deadline: None,
+        }
+    }
+
+    /// Step 1: moves up to [`INJECT_BATCH`] messages from other threads
+    /// onto the local queues.
+    fn drain_injector(&mut self) {
+        let core = &self.core;
+        for _ in 0..INJECT_BATCH {
+            let Some(message) = self.inbox.try_recv() else {
+                break;
+            };
+            match message {
+                Message::Wake(id) => {
+                    bump(&core.counters.remote_wakes);
+                    core.ready.push(id);
+                }
+                Message::WakeRoot => {} // the root waker set its flag already
+                Message::Call(callback) => {
+                    bump(&core.counters.call_soon_threadsafe);
+                    let mut callbacks = core.callbacks.borrow_mut();
+                    let key = callbacks.insert(callback);
+                    callbacks.schedule(key);
+                }
+                Message::Spawn(spawn) => {
+                    bump(&core.counters.remote_spawns);
+                    spawn(core);
+                }
+                Message::Stop => core.stop_requested.set(true),
+            }
+        }
+    }
+
+    /// Step 3: sleeps in `epoll_wait` until woken, the next timer, or `max_wait`.
+    fn sleep(&mut self, max_wait: Option<Duration>) {
+        let until_timer = self
+            .core
+            .next_timer()
+            .map(|deadline| deadline.saturating_duration_since(self.core.now()));
+        let timeout = match (max_wait, until_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if timeout == Some(Duration::ZERO) || !self.inbox.prepare_to_sleep() {
+            return; // a timer is due, or a message slipped in: do not sleep
+        }
+        bump(&self.core.counters.parks);
+        // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
+        let _ = self.poll.poll(&mut self.events, timeout);
+        self.inbox.woke_up();
+    }
+}
+
+/// The waker of `block_on`'s root future: a flag, plus an injector message
+/// when woken from another thread (to interrupt `epoll_wait`).
+struct RootWaker {
+    woken: AtomicBool,
+    loop_id: u64,
+    injector: Arc<looplet_injector::Injector<Message>>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.woken.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let on_loop_thread = context::try_current().is_some_and(|c| c.loop_id == self.loop_id);
+        if !on_loop_thread {
+            let _ = self.injector.push(Message::WakeRoot);
+        }
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // 1. Queued submissions: dropping a Spawn message drops its completer,
+        //    which resolves the RemoteHandle `LoopClosed`.
+        while let Some(message) = self.inbox.try_recv() {
+            let _ = crate::panic::drop_caught(message);
+        }
+        // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed` too).
+        self.core.shutdown();
+        // 3. Anything pushed meanwhile; then the `inbox` field is dropped,
+        //    which closes the door: later pushes are refused and resolved
+        //    by their senders.
+        while let Some(message) = self.inbox.try_recv() {
+            let _ = crate::panic::drop_caught(message);
+        }
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("name", &self.name)
+            .field("tasks", &self.core.tasks.borrow().len())
+            .field("ready", &self.core.ready.len())
+            .field("timers", &self.core.timers.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for EventLoop {
+    /// The loop's `epoll` fd: readable whenever the loop has been woken
+    /// (a remote submission or wake arrived). Register it with a host's
+    /// poller (GTK, calloop, …) and call `turn`/`run_until_stalled` when
+    /// it is readable or at [`next_deadline`](EventLoop::next_deadline).
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.poll.as_raw_fd()
+    }
+}

@@ -1,0 +1,113 @@
+//! `Handle`: the loop, as seen from other threads.
+//!
+//! A `Handle` is `Send + Sync + Clone` and holds only the injector. Everything
+//! it does is "put a message in the injector" — the loop does the rest on its
+//! own thread. Compare with the loop-thread methods (`EventLoop::call_soon`,
+//! `looplet::spawn`): those push straight onto local queues and never wake
+//! anything, because the loop is, by definition, awake when they run.
+
+use crate::message::Message;
+use crate::remote_handle::{pair, run_remote, RemoteHandle};
+use looplet_injector::Injector;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The error of a submission to a loop that no longer exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the event loop is closed")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// A thread-safe handle to an [`EventLoop`](crate::EventLoop).
+#[derive(Clone)]
+pub struct Handle {
+    injector: Arc<Injector<Message>>,
+}
+
+impl Handle {
+    pub(crate) fn new(injector: Arc<Injector<Message>>) -> Self {
+        Handle { injector }
+    }
+
+    /// The handle of the loop running on this thread.
+    ///
+    /// # Panics
+    /// Outside a task or callback of a running loop.
+    #[track_caller]
+    pub fn current() -> Handle {
+        crate::context::current("Handle::current").handle()
+    }
+
+    /// Runs `callback` on the loop thread, soon. From any thread.
+    ///
+    /// This is `call_soon` *plus a wake*: the callback is queued in the
+    /// injector, and the loop is woken — but the wake syscall is made only if
+    /// the loop is asleep (or about to be); against a busy loop, a burst of
+    /// calls costs next to no syscalls. Callbacks from one thread run in the
+    /// order they were submitted.
+    pub fn call_soon_threadsafe<F>(&self, callback: F) -> Result<(), Closed>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.injector
+            .push(Message::Call(Box::new(callback)))
+            .map_err(|_| Closed)
+    }
+
+    /// Spawns a `Send` future on the loop from any thread. The returned
+    /// [`RemoteHandle`] always resolves; if the loop is already closed it
+    /// resolves `LoopClosed` at once and the future is dropped here.
+    pub fn spawn<F>(&self, future: F) -> RemoteHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(move || future)
+    }
+
+    /// Spawns a future built *on the loop thread* by `make`, which is `Send`
+    /// even if the future is not (it may hold `Rc`s, `JoinHandle`s, …).
+    /// A panic in `make` resolves the handle `Panicked`, like one in the future.
+    pub fn spawn_with<M, F>(&self, make: M) -> RemoteHandle<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let (completer, handle) = pair();
+        let spawn = move |core: &crate::core::Core| {
+            let task = run_remote(async move { make().await }, completer);
+            core.spawn_detached(task, None);
+        };
+        // If the loop is gone, the refused message is dropped right here,
+        // and with it the completer: the handle resolves `LoopClosed`.
+        let _ = self.injector.push(Message::Spawn(Box::new(spawn)));
+        handle
+    }
+
+    /// Asks the loop to stop: `run` returns after its current turn. Pending
+    /// tasks stay pending (the loop may run again). No effect once closed.
+    pub fn stop(&self) {
+        let _ = self.injector.push(Message::Stop);
+    }
+
+    /// True once the loop has been dropped.
+    pub fn is_closed(&self) -> bool {
+        self.injector.is_closed()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,64 @@
+//! Counters that make the loop's behaviour visible.
+//!
+//! They exist to *show* things a reader would otherwise have to take on
+//! trust: that `call_soon` never makes a syscall, that a burst of
+//! `call_soon_threadsafe` against a busy loop makes almost none, that a stale
+//! waker causes no extra poll. All are plain loop-thread `Cell`s except
+//! `wake_syscalls`, which producers increment in the injector.
+
+use std::cell::Cell;
+
+/// A snapshot of the loop's counters, from [`EventLoop::metrics`](crate::EventLoop::metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Tasks spawned, locally or remotely.
+    pub tasks_spawned: u64,
+    /// Tasks currently alive (spawned, not yet finished or collected).
+    pub tasks_alive: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// Wakes that took the same-thread path (no lock, no syscall).
+    pub local_wakes: u64,
+    /// Wakes that came through the injector (another thread, or between turns).
+    pub remote_wakes: u64,
+    /// `call_soon` calls (loop thread).
+    pub call_soon: u64,
+    /// `call_soon_threadsafe` calls that reached the loop.
+    pub call_soon_threadsafe: u64,
+    /// Tasks submitted with `Handle::spawn`/`spawn_with` that reached the loop.
+    pub remote_spawns: u64,
+    /// Times the wake fd was written (`mio::Waker::wake`), by anyone.
+    pub wake_syscalls: u64,
+    /// Times the loop slept in `Poll::poll`.
+    pub parks: u64,
+    /// Loop iterations.
+    pub turns: u64,
+    /// Panics caught in tasks and callbacks.
+    pub panics: u64,
+    /// Callbacks run (`call_soon`, `call_later`, `call_soon_threadsafe`).
+    pub callbacks_run: u64,
+    /// Timers fired.
+    pub timers_fired: u64,
+}
+
+/// The live counters behind [`Metrics`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub tasks_spawned: Cell<u64>,
+    pub polls: Cell<u64>,
+    pub remote_wakes: Cell<u64>,
+    pub call_soon: Cell<u64>,
+    pub call_soon_threadsafe: Cell<u64>,
+    pub remote_spawns: Cell<u64>,
+    pub parks: Cell<u64>,
+    pub turns: Cell<u64>,
+    pub panics: Cell<u64>,
+    pub callbacks_run: Cell<u64>,
+    pub timers_fired: Cell<u64>,
+}
+
+/// `counter += 1` for a `Cell<u64>`.
+pub(crate) fn bump(counter: &Cell<u64>) {
+    counter.set(counter.get() + 1);
+}

@@ -1,0 +1,213 @@
+//! Time: `sleep`, `sleep_until`, `timeout`, `interval`.
+//!
+//! A [`Sleep`] registers a timer with the current loop on its first poll and
+//! cancels it when dropped; the loop fires expired timers at the start of
+//! each turn and sleeps in `epoll_wait` no longer than the next deadline.
+
+use crate::context;
+use crate::core::Core;
+use crate::timers::{Due, TimerKey};
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Now, by the current loop's clock (or the system clock outside a loop).
+fn now() -> Instant {
+    context::try_current().map_or_else(Instant::now, |core| core.now())
+}
+
+/// Completes after `duration`. Must be polled inside a loop.
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(now() + duration)
+}
+
+/// Completes at `deadline`. Must be polled inside a loop.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+/// The future of [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    /// The registered timer, once polled.
+    timer: Option<(Rc<Core>, TimerKey)>,
+}
+
+impl Sleep {
+    /// When this sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline (the timer is re-registered at the next poll).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel_timer();
+        self.deadline = deadline;
+    }
+
+    fn cancel_timer(&mut self) {
+        if let Some((core, key)) = self.timer.take() {
+            let due = core.timers.borrow_mut().cancel(key);
+            drop(due); // a waker: dropped outside the borrow
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let core = match &self.timer {
+            Some((core, _)) => Rc::clone(core),
+            None => context::current("sleep"),
+        };
+        if core.now() >= self.deadline {
+            self.cancel_timer();
+            return Poll::Ready(());
+        }
+        match &self.timer {
+            Some((core, key)) if core.timers.borrow().is_pending(*key) => {
+                core.timers.borrow_mut().update_waker(*key, cx.waker());
+            }
+            _ => {
+                let key = core
+                    .timers
+                    .borrow_mut()
+                    .insert(self.deadline, Due::Wake(cx.waker().clone()));
+                self.timer = Some((core, key));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel_timer();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.timer.is_some())
+            .finish()
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed;
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `duration` (counted from this call). On
+/// `Err(Elapsed)` the inner future has already been dropped.
+pub fn timeout<F: Future>(
+    duration: Duration,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
+    let deadline = sleep(duration);
+    async move {
+        // Both pinned in this future's own state: a safe pin projection.
+        let mut future = pin!(future);
+        let mut deadline = pin!(deadline);
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Ok(output));
+            }
+            match deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+        // `future` is dropped here, before the caller sees the result.
+    }
+}
+
+/// A periodic timer: `tick().await` completes once per `period`. The first
+/// tick completes at once. A late tick does not cause a burst of catch-up
+/// ticks: the schedule restarts from the late tick.
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        period > Duration::ZERO,
+        "looplet::interval: period must be > 0"
+    );
+    Interval {
+        period,
+        sleep: sleep_until(now()),
+    }
+}
+
+/// The timer of [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    sleep: Sleep,
+}
+
+impl Interval {
+    /// Waits for the next tick; returns the instant it was scheduled for.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick (for hand-written futures).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let scheduled = self.sleep.deadline();
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let next = scheduled + self.period;
+        let now = now();
+        self.sleep
+            .reset(if next > now { next } else { now + self.period });
+        Poll::Ready(scheduled)
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+/// Yields once: the task is queued behind everything already ready, and
+/// runs again next turn (so a yielding loop cannot starve timers or I/O).
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

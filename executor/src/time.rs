@@ -33,11 +33,16 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
+///
+/// `Sleep` is `Send`, so it can be used in futures given to
+/// [`Handle::spawn`](crate::Handle::spawn): it names its timer by
+/// `(loop id, key)` and reaches the loop through the current-loop
+/// thread-local, never through a pointer of its own.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    /// The registered timer, once polled.
-    timer: Option<(Rc<Core>, TimerKey)>,
+    /// The registered timer, once polled: which loop, which timer.
+    timer: Option<(u64, TimerKey)>,
 }
 
 impl Sleep {
@@ -53,7 +58,13 @@ impl Sleep {
     }
 
     fn cancel_timer(&mut self) {
-        if let Some((core, key)) = self.timer.take() {
+        let Some((loop_id, key)) = self.timer.take() else {
+            return;
+        };
+        // Only the loop that holds the timer can cancel it. Dropped anywhere
+        // else (another thread, or while the loop is shutting down), the
+        // timer simply fires later and wakes nobody that still cares.
+        if let Some(core) = context::try_current().filter(|c| c.loop_id == loop_id) {
             let due = core.timers.borrow_mut().cancel(key);
             drop(due); // a waker: dropped outside the borrow
         }
@@ -64,24 +75,19 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let core = match &self.timer {
-            Some((core, _)) => Rc::clone(core),
-            None => context::current("sleep"),
-        };
+        let core: Rc<Core> = context::current("sleep");
         if core.now() >= self.deadline {
             self.cancel_timer();
             return Poll::Ready(());
         }
-        match &self.timer {
-            Some((core, key)) if core.timers.borrow().is_pending(*key) => {
-                core.timers.borrow_mut().update_waker(*key, cx.waker());
+        let mut timers = core.timers.borrow_mut();
+        match self.timer {
+            Some((loop_id, key)) if loop_id == core.loop_id && timers.is_pending(key) => {
+                timers.update_waker(key, cx.waker());
             }
             _ => {
-                let key = core
-                    .timers
-                    .borrow_mut()
-                    .insert(self.deadline, Due::Wake(cx.waker().clone()));
-                self.timer = Some((core, key));
+                let key = timers.insert(self.deadline, Due::Wake(cx.waker().clone()));
+                self.timer = Some((core.loop_id, key));
             }
         }
         Poll::Pending

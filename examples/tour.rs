@@ -1,0 +1,293 @@
+//! A live tour of looplet: the loop, and the pitfalls it answers.
+//!
+//! Run it with `cargo run --release --example tour`. Every number printed is
+//! measured now, on this machine, from the loop's own `Metrics`.
+
+use looplet::{sleep, EventLoop, JoinError, Metrics};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn main() -> std::io::Result<()> {
+    println!("looplet tour: a single-threaded event loop, one stop at a time\n");
+    stop_1_the_loop()?;
+    stop_2_call_soon_vs_threadsafe()?;
+    stop_3_remote_spawn()?;
+    stop_4_remote_always_completes()?;
+    stop_5_join_errors_are_values()?;
+    println!("\nStill to come (later issues): spawn_blocking with a CancelToken (pitfall P3),");
+    println!("cancel_and_wait, task groups, and the benchmark table against tokio.");
+    println!("\nNext: read README.md, then docs/01-architecture.md.");
+    Ok(())
+}
+
+fn header(title: &str) {
+    println!(
+        "── {title} {}",
+        "─".repeat(66usize.saturating_sub(title.len()))
+    );
+}
+
+fn delta(before: &Metrics, after: &Metrics) -> (u64, u64) {
+    (
+        after.wake_syscalls - before.wake_syscalls,
+        after.parks - before.parks,
+    )
+}
+
+/// Tasks, timers and the turn.
+fn stop_1_the_loop() -> std::io::Result<()> {
+    header("1. The loop: tasks, timers, turns");
+    let mut event_loop = EventLoop::new()?;
+    let start = Instant::now();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    for (name, ms) in [("slow", 30u64), ("fast", 10), ("medium", 20)] {
+        let order = Rc::clone(&order);
+        let _detached = event_loop.spawn(async move {
+            sleep(Duration::from_millis(ms)).await;
+            order
+                .borrow_mut()
+                .push(format!("{name} ({} ms)", start.elapsed().as_millis()));
+        });
+    }
+    let answer = event_loop.block_on(async {
+        let child = looplet::spawn(async { 6 * 7 });
+        sleep(Duration::from_millis(40)).await;
+        child.await.unwrap()
+    });
+    let m = event_loop.metrics();
+    println!("  three tasks slept 30, 10 and 20 ms; they woke in deadline order:");
+    println!("    {}", order.borrow().join(", "));
+    println!("  block_on returned {answer} (a child task's output, via its JoinHandle)");
+    println!(
+        "  the loop took {} turns, polled {} times, and slept in epoll {} times (no busy-waiting)\n",
+        m.turns, m.polls, m.parks
+    );
+    Ok(())
+}
+
+/// Pitfall P2: call_soon vs call_soon_threadsafe.
+fn stop_2_call_soon_vs_threadsafe() -> std::io::Result<()> {
+    header("2. call_soon vs call_soon_threadsafe (pitfall P2)");
+    println!("  asyncio: loop.call_soon() from another thread enqueues but never wakes a");
+    println!("  sleeping loop, so the callback may wait forever. looplet: call_soon exists");
+    println!("  only on the loop thread (EventLoop is !Send: misuse does not compile), and");
+    println!("  Handle::call_soon_threadsafe queues *and* wakes, with the wake syscall made");
+    println!("  only when the loop is actually asleep.\n");
+
+    let mut event_loop = EventLoop::new()?;
+    let ran = Rc::new(Cell::new(0u32));
+    let before = event_loop.metrics();
+    for _ in 0..10_000 {
+        let ran = Rc::clone(&ran);
+        event_loop.call_soon(move || ran.set(ran.get() + 1));
+    }
+    event_loop.run_until_stalled();
+    let (syscalls, _) = delta(&before, &event_loop.metrics());
+    println!(
+        "  10,000 call_soon on the loop thread      → {} ran, {syscalls} wake syscalls",
+        ran.get()
+    );
+
+    // A sleeping loop: one submission, one wake.
+    let handle = event_loop.handle();
+    let (done_tx, done_rx) = mpsc::channel();
+    let before = event_loop.metrics();
+    let producer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20)); // let the loop fall asleep
+        let sent = Instant::now();
+        handle
+            .call_soon_threadsafe(move || done_tx.send(sent.elapsed()).unwrap())
+            .unwrap();
+    });
+    event_loop.turn(Some(Duration::from_secs(5)));
+    producer.join().unwrap();
+    let latency = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (syscalls, parks) = delta(&before, &event_loop.metrics());
+    println!(
+        "  1 call_soon_threadsafe to a sleeping loop → ran after {} µs, {syscalls} wake syscall, {parks} sleep",
+        latency.as_micros()
+    );
+
+    // A busy loop: a burst from 4 threads while a task keeps the loop awake.
+    let producers = 4;
+    let per_producer = 50_000;
+    let total = producers * per_producer;
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handle = event_loop.handle();
+    let before = event_loop.metrics();
+    let started = std::sync::Arc::new(std::sync::Barrier::new(producers + 1));
+    let threads: Vec<_> = (0..producers)
+        .map(|_| {
+            let handle = handle.clone();
+            let counter = std::sync::Arc::clone(&counter);
+            let started = std::sync::Arc::clone(&started);
+            std::thread::spawn(move || {
+                started.wait();
+                for _ in 0..per_producer {
+                    let counter = std::sync::Arc::clone(&counter);
+                    handle
+                        .call_soon_threadsafe(move || {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let busy_counter = std::sync::Arc::clone(&counter);
+    let t0 = Instant::now();
+    event_loop.block_on(async move {
+        started.wait();
+        // The loop stays busy (yielding) until every callback has run.
+        while busy_counter.load(std::sync::atomic::Ordering::Relaxed) < total {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "tour: burst did not finish"
+            );
+            looplet::yield_now().await;
+        }
+    });
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (syscalls, _) = delta(&before, &event_loop.metrics());
+    println!(
+        "  {total} call_soon_threadsafe from {producers} threads, loop busy → all ran, {syscalls} wake syscalls ({:.4} per call; asyncio and tokio: 1.0)\n",
+        syscalls as f64 / total as f64
+    );
+    Ok(())
+}
+
+/// A remote spawn awaited from a foreign thread.
+fn stop_3_remote_spawn() -> std::io::Result<()> {
+    header("3. Remote spawn: submit from a worker thread, wait there");
+    let mut event_loop = EventLoop::new()?;
+    let handle = event_loop.handle();
+    let worker = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let remote = handle.spawn(async {
+            sleep(Duration::from_millis(5)).await;
+            "computed on the loop thread"
+        });
+        let outcome = remote.wait_timeout(Duration::from_secs(5));
+        handle.stop();
+        (outcome, t0.elapsed())
+    });
+    event_loop.run();
+    let (outcome, took) = worker.join().unwrap();
+    println!(
+        "  worker: handle.spawn(..).wait_timeout(5 s) → {:?} after {:.1} ms\n",
+        outcome.expect("resolved"),
+        took.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Pitfall P1: a remote submission always completes.
+fn stop_4_remote_always_completes() -> std::io::Result<()> {
+    header("4. A remote submission always completes (pitfall P1)");
+    println!("  asyncio: if the coroutine given to run_coroutine_threadsafe raises");
+    println!("  SystemExit, the caller's future is never completed: result() hangs.");
+    println!("  looplet: the completer resolves the RemoteHandle in its Drop, on every path.\n");
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+
+    let mut event_loop = EventLoop::new()?;
+    let handle = event_loop.handle();
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let outcome = handle
+            .spawn(async { panic!("SystemExit-like failure") })
+            .wait_timeout(Duration::from_secs(5));
+        tx.send(()).unwrap();
+        (outcome, t0.elapsed())
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rx.try_recv().is_err() && Instant::now() < deadline {
+        event_loop.turn(Some(Duration::from_millis(10)));
+    }
+    let (outcome, took) = worker.join().unwrap();
+    println!(
+        "  a panicking remote task → {:?} after {} µs; the loop keeps running",
+        outcome.expect("resolved"),
+        took.as_micros()
+    );
+
+    // A pending task whose loop is dropped.
+    let handle = event_loop.handle();
+    let (submitted_tx, submitted_rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let remote = handle.spawn(std::future::pending::<()>());
+        submitted_tx.send(()).unwrap();
+        let outcome = remote.wait_timeout(Duration::from_secs(5));
+        (outcome, Instant::now())
+    });
+    submitted_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    event_loop.run_until_stalled(); // the task starts and waits forever…
+    let dropped_at = Instant::now();
+    drop(event_loop); // …until its loop is dropped
+    let (outcome, resolved_at) = worker.join().unwrap();
+    println!(
+        "  a pending remote task whose loop is dropped → {:?}, {} µs after the drop began",
+        outcome.expect("resolved"),
+        resolved_at
+            .saturating_duration_since(dropped_at)
+            .as_micros()
+    );
+    let handle = EventLoop::new()?.handle(); // a loop that is gone at once
+    let late = handle.spawn(async { 1 });
+    println!(
+        "  a submission after the loop closed → {:?} at once\n",
+        late.wait_timeout(Duration::ZERO).expect("resolved at once")
+    );
+    std::panic::set_hook(quiet);
+    Ok(())
+}
+
+/// Pitfall P4 (its foundation): a handle's outcome is a value.
+fn stop_5_join_errors_are_values() -> std::io::Result<()> {
+    header("5. Join errors are values (the ground for pitfall P4)");
+    println!("  asyncio: after task.cancel(); await task, a CancelledError may be the");
+    println!("  target's or the waiter's own. looplet: awaiting a JoinHandle yields");
+    println!("  Result<T, JoinError> as a value; the waiter's own cancellation is a drop.\n");
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut event_loop = EventLoop::new()?;
+    let target_finished = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&target_finished);
+    let report = event_loop.block_on(async move {
+        let target = looplet::spawn(std::future::pending::<()>());
+        target.abort();
+        let aborted: Result<(), JoinError> = target.await;
+        let panicked = looplet::spawn(async { panic!("boom") }).await;
+        let waiter = looplet::spawn(async {
+            let target = looplet::spawn(async move {
+                sleep(Duration::from_millis(5)).await;
+                flag.set(true);
+            });
+            target.await
+        });
+        looplet::yield_now().await; // let the waiter start awaiting its target
+        waiter.abort(); // cancel the *waiter*: its target is unaffected
+        let waiter_outcome = waiter.await;
+        sleep(Duration::from_millis(10)).await;
+        (aborted, panicked.map(|_: ()| ()), waiter_outcome)
+    });
+    std::panic::set_hook(quiet);
+    println!("  await an aborted task         → {:?}", report.0);
+    println!("  await a panicking task        → {:?}", report.1);
+    println!(
+        "  abort the waiter, not target  → waiter: {:?}; target still ran to the end: {}",
+        report.2.map(|r| r.ok()),
+        target_finished.get()
+    );
+    println!(
+        "  loop still healthy: {} panics caught, {} tasks alive",
+        event_loop.metrics().panics,
+        event_loop.metrics().tasks_alive
+    );
+    Ok(())
+}

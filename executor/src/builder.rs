@@ -26,7 +26,7 @@ pub enum PanicPolicy {
 /// Builds an [`EventLoop`] with non-default settings.
 ///
 /// ```
-/// use looplet::{EventLoop, PanicPolicy};
+/// use looplet_executor::{EventLoop, PanicPolicy};
 /// let event_loop = EventLoop::builder()
 ///     .name("ui")
 ///     .panic_policy(PanicPolicy::StopLoop)

@@ -41,14 +41,13 @@ impl Callbacks {
         self.queue.push_back(key);
     }
 
-    /// Takes the next scheduled callback, skipping cancelled ones.
-    pub fn pop(&mut self) -> Option<LocalCallback> {
-        while let Some(key) = self.queue.pop_front() {
-            if let Some(callback) = self.take(key) {
-                return Some(callback);
-            }
-        }
-        None
+    /// Takes the next queue slot: `None` if the queue is empty,
+    /// `Some(None)` if that slot's callback was cancelled. The run phase
+    /// counts *slots*, so a cancelled callback in the snapshot cannot let a
+    /// callback scheduled during this turn slip into it.
+    pub fn pop_slot(&mut self) -> Option<Option<LocalCallback>> {
+        let key = self.queue.pop_front()?;
+        Some(self.take(key))
     }
 
     /// Removes a callback wherever it is; `None` if it ran or was cancelled.
@@ -75,6 +74,9 @@ impl Callbacks {
 /// Dropping the handle does *not* cancel: the callback still runs.
 pub struct CallbackHandle {
     pub(crate) key: CallbackKey,
+    /// The timer of a `call_later`/`call_at` callback, removed on cancel so
+    /// it neither lingers in the heap nor shows in `next_deadline`.
+    pub(crate) timer: Option<crate::timers::TimerKey>,
     pub(crate) core: Weak<Core>,
 }
 
@@ -86,6 +88,9 @@ impl CallbackHandle {
             return false;
         };
         let callback = core.callbacks.borrow_mut().take(self.key);
+        if let Some(timer) = self.timer {
+            let _ = core.timers.borrow_mut().cancel(timer);
+        }
         // The closure is user code: drop it outside the borrow.
         let cancelled = callback.is_some();
         drop(callback);
@@ -98,5 +103,47 @@ impl fmt::Debug for CallbackHandle {
         f.debug_struct("CallbackHandle")
             .field("key", &self.key)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn slots_come_out_in_fifo_order_and_cancelled_ones_are_empty() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut callbacks = Callbacks::default();
+        let mut keys = Vec::new();
+        for i in 0..3 {
+            let log = Rc::clone(&log);
+            let key = callbacks.insert(Box::new(move || log.borrow_mut().push(i)));
+            callbacks.schedule(key);
+            keys.push(key);
+        }
+        assert!(callbacks.take(keys[1]).is_some(), "cancel the middle one");
+        assert_eq!(
+            callbacks.scheduled(),
+            3,
+            "its slot stays until it is reached"
+        );
+        while let Some(slot) = callbacks.pop_slot() {
+            if let Some(callback) = slot {
+                callback();
+            }
+        }
+        assert_eq!(*log.borrow(), vec![0, 2]);
+    }
+
+    #[test]
+    fn a_stale_key_takes_nothing_even_after_its_slot_is_reused() {
+        let mut callbacks = Callbacks::default();
+        let old = callbacks.insert(Box::new(|| {}));
+        assert!(callbacks.take(old).is_some());
+        let new = callbacks.insert(Box::new(|| {}));
+        assert!(callbacks.take(old).is_none(), "the seq tells them apart");
+        assert!(callbacks.take(new).is_some());
     }
 }

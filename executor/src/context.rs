@@ -60,3 +60,26 @@ pub(crate) fn current(what: &str) -> Rc<Core> {
         )
     })
 }
+
+/// Runs `f` with `core` as the current loop, unless some loop is current
+/// already (then `f` just runs). Used to drop a task's future outside a turn:
+/// its destructors may need their loop (a `Sleep` cancels its timer). Only
+/// the current-loop slot is set, not the waker's running-loop slot, so a
+/// wake during the drop takes the inject path, as between turns it should.
+pub(crate) fn as_current_if_none<R>(core: &Rc<Core>, f: impl FnOnce() -> R) -> R {
+    let installed = CURRENT
+        .try_with(|current| {
+            let mut current = current.borrow_mut();
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(Rc::clone(core));
+            true
+        })
+        .unwrap_or(false);
+    let result = f();
+    if installed {
+        let _ = CURRENT.try_with(|current| current.borrow_mut().take());
+    }
+    result
+}

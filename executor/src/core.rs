@@ -15,6 +15,7 @@ use crate::join_handle::{JoinError, JoinHandle};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
+use crate::settle::settle;
 use crate::task::{BoxFuture, Joiner, Outcome, Stage, Task};
 use crate::timers::{Due, Timers};
 use looplet_injector::Injector;
@@ -92,9 +93,13 @@ impl Core {
     where
         F: Future + 'static,
     {
-        // The wrapper pins the user's future inside its own state (a safe pin
-        // projection) and boxes the output as `dyn Any` for the slab.
-        let erased: BoxFuture = Box::pin(async move { Box::new(future.await) as Box<dyn Any> });
+        // `settle` runs the future and drops it before the outcome is
+        // delivered; the output is boxed as `dyn Any` for the slab.
+        let erased: BoxFuture = Box::pin(async move {
+            settle(future, |_| false)
+                .await
+                .map(|output| Box::new(output) as Box<dyn Any>)
+        });
         let id = self.insert_task(erased, name, Joiner::Handle(None));
         JoinHandle::new(id, Rc::clone(self))
     }
@@ -107,7 +112,7 @@ impl Core {
     {
         let erased: BoxFuture = Box::pin(async move {
             future.await;
-            Box::new(()) as Box<dyn Any>
+            Ok(Box::new(()) as Box<dyn Any>)
         });
         self.insert_task(erased, name, Joiner::Detached)
     }
@@ -163,14 +168,15 @@ impl Core {
     /// Polls the task `id` once, if `id` still names a pending task.
     /// A stale id (the task finished, its slot reused) is ignored: this is
     /// what makes an old waker harmless.
-    pub fn poll_task(self: &Rc<Self>, id: TaskId) {
+    /// Returns whether it polled.
+    pub fn poll_task(self: &Rc<Self>, id: TaskId) -> bool {
         let (mut future, waker) = {
             let mut tasks = self.tasks.borrow_mut();
             let Some(task) = tasks.get_mut(id.slot()) else {
-                return;
+                return false;
             };
             if task.generation != id.generation() || !matches!(task.stage, Stage::Pending(_)) {
-                return;
+                return false;
             }
             let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
                 unreachable!("checked just above");
@@ -197,23 +203,30 @@ impl Core {
                     task.stage = Stage::Pending(future);
                 }
             }
-            Ok(Poll::Ready(output)) => {
-                // The user's future was already dropped inside the wrapper
-                // (and a panic in its `Drop` would have landed in `Err`).
+            Ok(Poll::Ready(outcome)) => {
+                // `settle` already dropped the user's future (and caught the
+                // panics of its polls and of its `Drop` into `outcome`).
                 drop(future);
-                self.finish(id, Ok(output));
+                self.finish(id, outcome);
             }
             Err(payload) => {
+                // Only a bug in the wrapper itself can land here; a panic
+                // still becomes the task's outcome, never the loop's.
                 self.drop_future(id, future);
                 self.finish(id, Err(JoinError::Panicked(payload)));
             }
         }
+        true
     }
 
     /// Drops a task's future outside any borrow; a panic in its `Drop` is
-    /// reported, never propagated.
-    fn drop_future(&self, id: TaskId, future: BoxFuture) {
-        if let Err(payload) = drop_caught(future) {
+    /// reported, never propagated. The drop runs with this loop as the
+    /// current one (if no loop is current), so destructors that talk to their
+    /// loop — a `Sleep` cancelling its timer — work even when `abort()` is
+    /// called by the host between turns.
+    fn drop_future(self: &Rc<Self>, id: TaskId, future: BoxFuture) {
+        let dropped = crate::context::as_current_if_none(self, || drop_caught(future));
+        if let Err(payload) = dropped {
             self.report_unhandled(
                 &format!("task #{} (while dropping it)", id.generation()),
                 payload,
@@ -225,7 +238,10 @@ impl Core {
     /// a detached task, removes it at once.
     pub fn finish(&self, id: TaskId, outcome: Outcome) {
         if let Err(JoinError::Panicked(payload)) = &outcome {
-            self.note_task_panic(id, panic_message(payload));
+            self.note_task_panic(
+                &format!("task #{}", id.generation()),
+                panic_message(payload),
+            );
         }
         let mut tasks = self.tasks.borrow_mut();
         let task = &mut tasks[id.slot()];
@@ -264,7 +280,7 @@ impl Core {
 
     /// Hard cancel: drops the task's future now, or right after the current
     /// poll if the task is aborting itself.
-    pub fn abort(&self, id: TaskId) {
+    pub fn abort(self: &Rc<Self>, id: TaskId) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(task) = tasks
             .get_mut(id.slot())
@@ -289,7 +305,10 @@ impl Core {
 
     // ----- panics ---------------------------------------------------------
 
-    fn note_task_panic(&self, id: TaskId, message: &str) {
+    /// Counts a task's panic and applies the [`PanicPolicy`]. Local tasks
+    /// come here from [`finish`](Self::finish); remote tasks, which catch
+    /// their own panics to hand them to their `RemoteHandle`, call it directly.
+    pub fn note_task_panic(&self, task: &str, message: &str) {
         bump(&self.counters.panics);
         match self.panic_policy {
             PanicPolicy::Continue => {}
@@ -297,7 +316,7 @@ impl Core {
             PanicPolicy::Propagate => {
                 let mut slot = self.propagate.borrow_mut();
                 if slot.is_none() {
-                    *slot = Some(format!("task #{} panicked: {message}", id.generation()));
+                    *slot = Some(format!("{task} panicked: {message}"));
                 }
             }
         }
@@ -322,23 +341,29 @@ impl Core {
         callbacks.schedule(key);
         CallbackHandle {
             key,
+            timer: None,
             core: Rc::downgrade(self),
         }
     }
 
     pub fn call_at(self: &Rc<Self>, deadline: Instant, callback: LocalCallback) -> CallbackHandle {
         let key = self.callbacks.borrow_mut().insert(callback);
-        self.timers
+        let timer = self
+            .timers
             .borrow_mut()
             .insert(deadline, Due::Callback(key));
         CallbackHandle {
             key,
+            timer: Some(timer),
             core: Rc::downgrade(self),
         }
     }
 
     /// Moves every expired timer's work to the ready queues.
     pub fn fire_timers(&self) -> u64 {
+        if self.timers.borrow().len() == 0 {
+            return 0; // no timers: do not even read the clock
+        }
         let now = self.now();
         let mut fired = 0;
         loop {
@@ -360,8 +385,11 @@ impl Core {
     pub fn run_callbacks(&self, count: usize) -> u64 {
         let mut ran = 0;
         for _ in 0..count {
-            let Some(callback) = self.callbacks.borrow_mut().pop() else {
+            let Some(slot) = self.callbacks.borrow_mut().pop_slot() else {
                 break;
+            };
+            let Some(callback) = slot else {
+                continue; // cancelled
             };
             ran += 1;
             if let Err(payload) = catch(callback) {
@@ -406,22 +434,34 @@ impl Core {
         }
     }
 
-    /// Drops every task, callback and timer. Each `JoinHandle` then resolves
-    /// `LoopClosed`; each remote task's completer, dropped with its future,
-    /// resolves its `RemoteHandle` `LoopClosed`.
+    /// Drops every unfinished task, callback and timer. Each such task's
+    /// `JoinHandle` then resolves `LoopClosed`; each remote task's completer,
+    /// dropped with its future, resolves its `RemoteHandle` `LoopClosed`.
+    /// A *finished* task whose `JoinHandle` is alive keeps its outcome: the
+    /// handle can still collect it after the loop is gone.
     pub fn shutdown(&self) {
         self.closed.set(true);
         // Dropping a future may drop JoinHandles, Sleeps or CallbackHandles of
-        // this very loop, which borrow these RefCells: take everything out
-        // first, then drop it piece by piece with no borrow held.
+        // this very loop, which borrow these RefCells: take each thing out
+        // first, then drop it with no borrow held. Repeat until nothing is
+        // left, since a destructor may spawn or schedule more.
         loop {
-            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            let unfinished: Vec<usize> = self
+                .tasks
+                .borrow()
+                .iter()
+                .filter(|(_, task)| !matches!(task.stage, Stage::Finished(_)))
+                .map(|(slot, _)| slot)
+                .collect();
             let callbacks = self.callbacks.borrow_mut().take_all();
             let timers = self.timers.borrow_mut().take_all();
-            if tasks.is_empty() && callbacks.is_empty() && timers.is_empty() {
+            if unfinished.is_empty() && callbacks.is_empty() && timers.is_empty() {
                 break;
             }
-            for (_, task) in tasks {
+            for slot in unfinished {
+                let Some(task) = self.tasks.borrow_mut().try_remove(slot) else {
+                    continue; // removed by an earlier destructor
+                };
                 let name = task.display_name();
                 let join_waker = match task.joiner {
                     Joiner::Handle(waker) => waker,
@@ -435,10 +475,14 @@ impl Core {
                 }
             }
             for item in callbacks {
-                let _ = drop_caught(item);
+                if let Err(payload) = drop_caught(item) {
+                    self.report_unhandled("a callback (dropped with its loop)", payload);
+                }
             }
             for item in timers {
-                let _ = drop_caught(item);
+                if let Err(payload) = drop_caught(item) {
+                    self.report_unhandled("a timer (dropped with its loop)", payload);
+                }
             }
         }
         while self.ready.pop().is_some() {}

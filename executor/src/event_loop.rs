@@ -135,6 +135,9 @@ impl EventLoop {
             looplet_injector::channel(poll.registry(), WAKE_TOKEN, builder.wake_hook)?;
         let loop_id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         let core = Core::new(loop_id, injector, builder.panic_policy, builder.panic_hook);
+        // A loop that is not running counts as asleep: a submission made
+        // before the first run/turn must wake whoever will drive it.
+        inbox.return_to_host(false);
         Ok(EventLoop {
             core: Rc::new(core),
             inbox,
@@ -220,7 +223,9 @@ impl EventLoop {
 
     /// Runs `future` to completion on this loop, running the loop's other
     /// tasks meanwhile, and returns its output. `future` need not be
-    /// `'static`. A panic in it propagates to the caller.
+    /// `'static`. A panic in it propagates to the caller. `stop()` does not
+    /// end `block_on` (it waits for its future); a pending stop is kept and
+    /// ends the next `run` after one turn.
     ///
     /// # Panics
     /// If called from inside a running loop on this thread (nested loops).
@@ -324,7 +329,10 @@ impl EventLoop {
         self.core.fire_timers();
 
         let root_ready = root.is_some_and(|r| r.woken.load(Ordering::Acquire));
-        let idle = !self.core.has_ready_work() && !root_ready && !self.core.stop_requested.get();
+        // A pending stop ends `run` (and a host's turn) without sleeping;
+        // `block_on` ignores it and waits for its future as usual.
+        let stopping = self.core.stop_requested.get() && root.is_none();
+        let idle = !self.core.has_ready_work() && !root_ready && !stopping;
         if idle && max_wait != Some(Duration::ZERO) {
             self.sleep(max_wait);
             self.drain_injector();
@@ -340,8 +348,9 @@ impl EventLoop {
             let Some(id) = self.core.ready.pop() else {
                 break;
             };
-            self.core.poll_task(id);
-            polls += 1;
+            if self.core.poll_task(id) {
+                polls += 1; // stale ids (finished tasks) are skipped, not counted
+            }
         }
         Tick {
             turns: 1,
@@ -368,14 +377,17 @@ impl EventLoop {
                 Message::Call(callback) => {
                     bump(&core.counters.call_soon_threadsafe);
                     let mut callbacks = core.callbacks.borrow_mut();
-                    let key = callbacks.insert(callback);
+                    let key = callbacks.insert(callback.into_inner());
                     callbacks.schedule(key);
                 }
                 Message::Spawn(spawn) => {
                     bump(&core.counters.remote_spawns);
-                    spawn(core);
+                    (spawn.into_inner())(core);
                 }
                 Message::Stop => core.stop_requested.set(true),
+                Message::Unhandled(payload) => {
+                    core.report_unhandled("remote task (its handle was dropped unread)", payload)
+                }
             }
         }
     }
@@ -426,19 +438,33 @@ impl Wake for RootWaker {
 
 impl Drop for EventLoop {
     fn drop(&mut self) {
-        // 1. Queued submissions: dropping a Spawn message drops its completer,
-        //    which resolves the RemoteHandle `LoopClosed`.
-        while let Some(message) = self.inbox.try_recv() {
-            let _ = crate::panic::drop_caught(message);
-        }
-        // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed` too).
-        self.core.shutdown();
-        // 3. Anything pushed meanwhile; then the `inbox` field is dropped,
-        //    which closes the door: later pushes are refused and resolved
-        //    by their senders.
-        while let Some(message) = self.inbox.try_recv() {
-            let _ = crate::panic::drop_caught(message);
-        }
+        // The teardown runs with this loop as the current one (unless another
+        // is), so that destructors that report to it (`Unrun`) or talk to it
+        // (`Sleep`) reach it. Dropping a message never unwinds (`Unrun`).
+        let (inbox, core) = (&self.inbox, &self.core);
+        let discard_queued = || {
+            while let Some(message) = inbox.try_recv() {
+                match message {
+                    // A panic sent back for the hook is still reported.
+                    Message::Unhandled(payload) => core
+                        .report_unhandled("remote task (its handle was dropped unread)", payload),
+                    // Dropping a Spawn message drops its completer, which
+                    // resolves the RemoteHandle `LoopClosed`.
+                    other => drop(other),
+                }
+            }
+        };
+        context::as_current_if_none(core, || {
+            // 1. Queued submissions.
+            discard_queued();
+            // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed` too).
+            core.shutdown();
+            // 3. Anything pushed meanwhile.
+            discard_queued();
+        });
+        // Then the `inbox` field is dropped, which closes the door: crossbeam
+        // drops whatever slipped in since step 3, and later pushes are
+        // refused and resolved by their senders.
     }
 }
 

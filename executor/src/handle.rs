@@ -6,7 +6,7 @@
 //! `looplet::spawn`): those push straight onto local queues and never wake
 //! anything, because the loop is, by definition, awake when they run.
 
-use crate::message::Message;
+use crate::message::{Message, Unrun};
 use crate::remote_handle::{pair, run_remote, RemoteHandle};
 use looplet_injector::Injector;
 use std::fmt;
@@ -57,7 +57,7 @@ impl Handle {
         F: FnOnce() + Send + 'static,
     {
         self.injector
-            .push(Message::Call(Box::new(callback)))
+            .push(Message::Call(Unrun::new(Box::new(callback))))
             .map_err(|_| Closed)
     }
 
@@ -81,14 +81,16 @@ impl Handle {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let (completer, handle) = pair();
+        let (completer, handle) = pair(Arc::clone(&self.injector));
         let spawn = move |core: &crate::core::Core| {
-            let task = run_remote(async move { make().await }, completer);
-            core.spawn_detached(task, None);
+            core.spawn_detached(run_remote(make, completer), None);
         };
         // If the loop is gone, the refused message is dropped right here,
-        // and with it the completer: the handle resolves `LoopClosed`.
-        let _ = self.injector.push(Message::Spawn(Box::new(spawn)));
+        // and with it the completer: the handle resolves `LoopClosed`. (A
+        // panic in the future's `Drop` is contained by `Unrun`.)
+        let _ = self
+            .injector
+            .push(Message::Spawn(Unrun::new(Box::new(spawn))));
         handle
     }
 

@@ -10,6 +10,7 @@
 //! | `event_loop.rs`   | `EventLoop` and one turn of the loop |
 //! | `core.rs`         | the loop's shared state; spawn, poll, finish |
 //! | `task.rs`         | a task's slab entry and its lifecycle |
+//! | `settle.rs`       | run a future to its end, drop it, then report |
 //! | `join_handle.rs`  | `JoinHandle`, `JoinError` |
 //! | `handle.rs`       | `Handle`: the loop from other threads |
 //! | `remote_handle.rs`| `RemoteHandle`: the outcome that always arrives |
@@ -43,6 +44,7 @@ mod message;
 mod metrics;
 mod panic;
 mod remote_handle;
+mod settle;
 mod task;
 mod time;
 mod timers;

@@ -19,11 +19,48 @@ pub(crate) enum Message {
     /// The `block_on` root future's waker fired on another thread.
     WakeRoot,
     /// `Handle::call_soon_threadsafe`.
-    Call(SendCallback),
+    Call(Unrun<SendCallback>),
     /// `Handle::spawn` / `spawn_with`: the closure spawns the task.
-    Spawn(SpawnFn),
+    Spawn(Unrun<SpawnFn>),
     /// `Handle::stop`.
     Stop,
+    /// A remote task's panic whose `RemoteHandle` was dropped unread: for
+    /// the loop's unhandled-panic hook.
+    Unhandled(crate::panic::Payload),
+}
+
+/// A closure that may never run. A message can be dropped in places we do
+/// not control — on the producer's stack when the loop refuses it, inside
+/// crossbeam when the loop's inbox closes, during the loop's teardown — and
+/// dropping it drops the user's captured values, whose `Drop` may panic.
+/// This wrapper contains such a panic wherever it happens (reporting it to
+/// the loop's unhandled-panic hook if a loop is current), so dropping a
+/// `Message` never unwinds.
+pub(crate) struct Unrun<F>(Option<F>);
+
+impl<F> Unrun<F> {
+    pub fn new(closure: F) -> Self {
+        Unrun(Some(closure))
+    }
+
+    /// Takes the closure out to run it.
+    pub fn into_inner(mut self) -> F {
+        self.0.take().expect("an Unrun closure is taken once")
+    }
+}
+
+impl<F> Drop for Unrun<F> {
+    fn drop(&mut self) {
+        let Some(closure) = self.0.take() else {
+            return; // it was taken to be run
+        };
+        if let Err(payload) = crate::panic::drop_caught(closure) {
+            if let Some(core) = crate::context::try_current() {
+                core.report_unhandled("a submission dropped unrun", payload);
+            }
+            // Elsewhere (a producer thread) std's panic hook has printed it.
+        }
+    }
 }
 
 impl From<TaskId> for Message {
@@ -40,6 +77,7 @@ impl fmt::Debug for Message {
             Message::Call(_) => f.write_str("Call(..)"),
             Message::Spawn(_) => f.write_str("Spawn(..)"),
             Message::Stop => f.write_str("Stop"),
+            Message::Unhandled(_) => f.write_str("Unhandled(..)"),
         }
     }
 }

@@ -20,11 +20,14 @@
 //! ```
 
 use crate::join_handle::JoinError;
+use crate::message::Message;
 use crate::panic::{catch, Payload};
+use crate::settle::settle;
+use looplet_injector::Injector;
 use parking_lot::{Condvar, Mutex};
 use std::fmt;
-use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -46,11 +49,15 @@ struct Shared<T> {
     state: Mutex<State<T>>,
     finished: Condvar,
     cancel_requested: AtomicBool,
+    /// Where an unread panic goes when the handle is dropped: back to the
+    /// loop, to its unhandled-panic hook.
+    injector: Arc<Injector<Message>>,
 }
 
-/// Creates a connected completer/handle pair.
-pub(crate) fn pair<T>() -> (Completer<T>, RemoteHandle<T>) {
+/// Creates a connected completer/handle pair for a task of the loop fed by `injector`.
+pub(crate) fn pair<T>(injector: Arc<Injector<Message>>) -> (Completer<T>, RemoteHandle<T>) {
     let shared = Arc::new(Shared {
+        injector,
         state: Mutex::new(State::Pending {
             awaiter: None,
             task: None,
@@ -72,8 +79,17 @@ pub(crate) struct Completer<T> {
 }
 
 impl<T> Completer<T> {
-    pub fn complete(self, outcome: Result<T, JoinError>) {
+    /// Resolves the handle. If the `RemoteHandle` has been dropped, nobody
+    /// can ever read the outcome: it is handed back instead, so the loop can
+    /// report a panic (and drop an output on its own terms).
+    pub fn complete(self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
+        // Only this completer and the RemoteHandle hold `shared`.
+        if Arc::strong_count(&self.shared) == 1 {
+            self.resolve(Err(JoinError::Cancelled)); // nobody will look; quiet the Drop
+            return Some(outcome);
+        }
         self.resolve(outcome);
+        None
     }
 
     /// True if the caller asked to cancel. Registers the task's waker on the
@@ -119,38 +135,41 @@ impl<T> Drop for Completer<T> {
     }
 }
 
-/// Runs `future` as a remote task: panics are caught into the outcome, the
-/// future is dropped *before* the outcome is delivered (so a waiter can rely
-/// on its destructors having run), and a `cancel()` from the caller drops it
-/// at its next poll.
-pub(crate) async fn run_remote<F: Future>(future: F, completer: Completer<F::Output>) {
-    // `pin!` inside an async fn: the future is pinned in this task's state,
-    // a safe pin projection. It sits in an `Option` so it can be dropped
-    // (`set(None)`) at a moment of our choosing, under `catch_unwind`.
-    let mut future = pin!(Some(future));
+/// Runs a remote task on the loop thread: builds its future with `make`,
+/// runs it through [`settle`], and hands the outcome to the `RemoteHandle`.
+/// A `cancel()` from the caller drops the future at its next poll (or before
+/// its first); a panic in `make` is the task's outcome like one in `poll`.
+pub(crate) async fn run_remote<M, F>(make: M, completer: Completer<F::Output>)
+where
+    M: FnOnce() -> F,
+    F: Future,
+{
     let mut registered = false;
-    let outcome = poll_fn(|cx| {
-        if completer.cancel_requested(cx, &mut registered) {
-            return Poll::Ready(Err(JoinError::Cancelled));
-        }
-        let running = future
-            .as_mut()
-            .as_pin_mut()
-            .expect("polled after completion");
-        match catch(|| running.poll(cx)) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(JoinError::Panicked(payload))),
-        }
-    })
-    .await;
-    let outcome = match catch(|| future.set(None)) {
-        Ok(()) => outcome,
-        // The future's destructor panicked: that is the task's outcome now
-        // (its output, if any, is dropped with `outcome`).
+    if completer.shared.cancel_requested.load(Ordering::Acquire) {
+        // Cancelled before the loop got to it: the future is never even built.
+        drop(make);
+        completer.complete(Err(JoinError::Cancelled));
+        return;
+    }
+    let outcome = match catch(make) {
+        // The user's future goes to `settle` itself, not wrapped in another
+        // `async` block: see `settle` for why that matters.
+        Ok(future) => settle(future, |cx| completer.cancel_requested(cx, &mut registered)).await,
         Err(payload) => Err(JoinError::Panicked(payload)),
     };
-    completer.complete(outcome);
+    if let Err(JoinError::Panicked(payload)) = &outcome {
+        // The loop's panic policy (StopLoop, Propagate) applies to remote
+        // tasks as to local ones.
+        if let Some(core) = crate::context::try_current() {
+            core.note_task_panic("remote task", crate::panic::panic_message(payload));
+        }
+    }
+    if let Some(Err(JoinError::Panicked(payload))) = completer.complete(outcome) {
+        // Nobody holds the RemoteHandle: the panic would be lost with it.
+        if let Some(core) = crate::context::try_current() {
+            core.report_unhandled("remote task (its handle was dropped)", payload);
+        }
+    }
 }
 
 /// The outcome of a task submitted from another thread with
@@ -252,6 +271,32 @@ impl<T> Future for RemoteHandle<T> {
                 Poll::Pending
             }
             _ => Poll::Ready(Self::take(&mut state)),
+        }
+    }
+}
+
+impl<T> Drop for RemoteHandle<T> {
+    fn drop(&mut self) {
+        // A panic nobody read must not vanish with the handle: send it back
+        // to the loop's unhandled-panic hook (or, if the loop is gone, print
+        // it like the default hook would).
+        let unread = match &mut *self.shared.state.lock() {
+            state @ State::Done(Err(JoinError::Panicked(_))) => {
+                std::mem::replace(state, State::Taken)
+            }
+            _ => return,
+        };
+        let State::Done(Err(JoinError::Panicked(payload))) = unread else {
+            unreachable!("matched just above");
+        };
+        if let Err(refused) = self.shared.injector.push(Message::Unhandled(payload)) {
+            if let Message::Unhandled(payload) = refused.0 {
+                crate::panic::print_unhandled(&crate::panic::UnhandledPanic {
+                    task: "remote task (its handle was dropped, its loop is gone)",
+                    message: crate::panic::panic_message(&payload),
+                    payload: &payload,
+                });
+            }
         }
     }
 }

@@ -34,13 +34,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Waker;
 
-/// The type-erased future the loop polls. Its output is the user's output,
-/// boxed as `dyn Any` so one slab can hold tasks of every output type. For
-/// `()` the box is zero-sized and costs no allocation.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
-
 /// How a task ended: the user's output, still type-erased, or why not.
+/// The output is boxed as `dyn Any` so one slab can hold tasks of every
+/// output type; for `()` the box is zero-sized and costs no allocation.
 pub(crate) type Outcome = Result<Box<dyn Any>, JoinError>;
+
+/// The type-erased future the loop polls: the user's future wrapped by
+/// [`settle`](crate::settle::settle), producing the task's [`Outcome`].
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Outcome>>>;
 
 /// Where a task is in its life (see the module docs).
 pub(crate) enum Stage {

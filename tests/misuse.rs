@@ -1,0 +1,225 @@
+//! Specifies misuse: nesting a loop inside a task panics with a message
+//! about nesting, the free functions outside a loop panic with advice, and
+//! submissions to a dropped loop fail cleanly (`Closed`, `LoopClosed`) and
+//! drop what they carried.
+
+mod common;
+
+use common::{drop_guard, expect_panic, poll_once, Gate, BOUND};
+use looplet::{EventLoop, Handle, JoinError};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+#[test]
+fn nested_block_on_inside_a_task_panics_about_nesting() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let task = event_loop.spawn(async {
+        let mut inner = EventLoop::new().unwrap();
+        inner.block_on(async { 1 })
+    });
+    let err = event_loop.block_on(task).unwrap_err();
+    let message = err.panic_message().expect("a string message").to_string();
+    assert!(message.contains("nested"), "{message}");
+    // The outer loop is unharmed.
+    assert_eq!(event_loop.block_on(async { 2 }), 2);
+}
+
+#[test]
+fn nested_run_or_turn_inside_a_callback_panics_about_nesting() {
+    let reports: Rc<RefCell<Vec<String>>> = Rc::default();
+    let r = Rc::clone(&reports);
+    let mut event_loop = EventLoop::builder()
+        .on_unhandled_panic(move |p| r.borrow_mut().push(p.message.to_string()))
+        .build()
+        .unwrap();
+    event_loop.call_soon(|| {
+        let mut inner = EventLoop::new().unwrap();
+        inner.turn(Some(Duration::ZERO));
+    });
+    event_loop.call_soon(|| {
+        let mut inner = EventLoop::new().unwrap();
+        inner.run_until_stalled();
+    });
+    event_loop.run_until_stalled();
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    for message in reports.iter() {
+        assert!(message.contains("nested"), "{message}");
+    }
+}
+
+#[test]
+fn nested_block_on_of_a_second_loop_from_the_outer_root_future_panics() {
+    let mut outer = EventLoop::new().unwrap();
+    let mut inner = EventLoop::new().unwrap();
+    let message = expect_panic(|| outer.block_on(async { inner.block_on(async { 0 }) }));
+    assert!(message.contains("nested"), "{message}");
+    // Both loops remain usable afterwards.
+    assert_eq!(outer.block_on(async { 1 }), 1);
+    assert_eq!(inner.block_on(async { 2 }), 2);
+}
+
+#[test]
+fn spawn_outside_a_loop_panics_with_advice() {
+    let message = expect_panic(|| looplet::spawn(async {}));
+    assert!(message.contains("outside"), "{message}");
+    assert!(
+        message.contains("EventLoop") || message.contains("Handle"),
+        "the message should say what to use instead: {message}"
+    );
+}
+
+#[test]
+fn every_free_function_outside_a_loop_panics_with_advice() {
+    let messages = [
+        expect_panic(|| looplet::spawn_named("x", async {})),
+        expect_panic(|| looplet::call_soon(|| {})),
+        expect_panic(|| looplet::call_later(Duration::from_millis(1), || {})),
+        expect_panic(|| looplet::call_at(std::time::Instant::now(), || {})),
+        expect_panic(Handle::current),
+        expect_panic(|| {
+            let mut sleep = Box::pin(looplet::sleep(Duration::from_millis(1)));
+            poll_once(&mut sleep)
+        }),
+    ];
+    for message in messages {
+        assert!(message.contains("outside"), "{message}");
+    }
+}
+
+#[test]
+fn free_functions_after_the_loop_returned_panic_too() {
+    let mut event_loop = EventLoop::new().unwrap();
+    event_loop.block_on(async {});
+    let message = expect_panic(|| looplet::spawn(async {}));
+    assert!(message.contains("outside"), "{message}");
+}
+
+#[test]
+fn call_soon_threadsafe_after_the_loop_is_dropped_returns_closed() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    assert!(!handle.is_closed());
+    drop(event_loop);
+    assert!(handle.is_closed());
+
+    let (guard, dropped) = drop_guard();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = Arc::clone(&ran);
+    let result = handle.call_soon_threadsafe(move || {
+        let _guard = guard;
+        r.store(true, Ordering::SeqCst);
+    });
+    assert_eq!(result, Err(looplet::Closed));
+    assert!(
+        dropped.is_dropped(),
+        "the refused callback is dropped, not leaked"
+    );
+    assert!(!ran.load(Ordering::SeqCst));
+
+    // Same from another thread.
+    let result = std::thread::spawn(move || handle.call_soon_threadsafe(|| {}))
+        .join()
+        .unwrap();
+    assert_eq!(result, Err(looplet::Closed));
+}
+
+#[test]
+fn handle_spawn_after_the_loop_is_dropped_resolves_loop_closed_at_once_and_drops_the_future() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    drop(event_loop);
+
+    let (guard, dropped) = drop_guard();
+    let remote = handle.spawn(async move {
+        let _guard = guard;
+        1
+    });
+    assert!(dropped.is_dropped(), "future dropped right away");
+    assert!(remote.is_finished(), "resolved right away");
+    let outcome = remote
+        .wait_timeout(Duration::ZERO)
+        .expect("no waiting needed");
+    assert!(matches!(outcome, Err(JoinError::LoopClosed)), "{outcome:?}");
+}
+
+#[test]
+fn handle_spawn_with_after_the_loop_is_dropped_never_calls_make() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    drop(event_loop);
+    let called = Arc::new(AtomicBool::new(false));
+    let c = Arc::clone(&called);
+    let remote = handle.spawn_with(move || {
+        c.store(true, Ordering::SeqCst);
+        async { 1 }
+    });
+    let outcome = remote.wait_timeout(Duration::ZERO).expect("resolved");
+    assert!(outcome.unwrap_err().is_loop_closed());
+    assert!(!called.load(Ordering::SeqCst));
+}
+
+#[test]
+fn submissions_pending_when_the_loop_is_dropped_resolve_loop_closed() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let (guard, dropped) = drop_guard();
+    // Queued but never run.
+    let queued = handle.spawn(async move {
+        let _guard = guard;
+    });
+    drop(event_loop);
+    assert!(dropped.is_dropped());
+    let outcome = queued.wait_timeout(BOUND).expect("resolved");
+    assert!(outcome.unwrap_err().is_loop_closed());
+}
+
+#[test]
+fn a_remote_task_still_running_when_the_loop_is_dropped_resolves_loop_closed() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let gate = Gate::new();
+    let (guard, dropped) = drop_guard();
+    let wait = gate.wait();
+    let running = handle.spawn(async move {
+        let _guard = guard;
+        wait.await;
+    });
+    event_loop.run_until_stalled();
+    assert!(!running.is_finished());
+    drop(event_loop);
+    assert!(dropped.is_dropped());
+    let outcome = running.wait_timeout(BOUND).expect("resolved");
+    assert!(outcome.unwrap_err().is_loop_closed());
+}
+
+#[test]
+fn a_join_handle_outliving_its_loop_resolves_loop_closed() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let (guard, dropped) = drop_guard();
+    let mut task = event_loop.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    event_loop.run_until_stalled();
+    drop(event_loop);
+    assert!(dropped.is_dropped(), "the loop drops its tasks' futures");
+    assert!(task.is_finished());
+    assert!(matches!(
+        poll_once(&mut task),
+        Poll::Ready(Err(JoinError::LoopClosed))
+    ));
+}
+
+#[test]
+fn handle_stop_after_the_loop_is_dropped_is_harmless() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    drop(event_loop);
+    handle.stop();
+    assert!(handle.is_closed());
+}

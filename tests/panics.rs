@@ -1,0 +1,341 @@
+//! Specifies panics as values: a panicking task or callback never takes the
+//! loop down, its `JoinHandle` resolves `Panicked` with the payload, nobody's
+//! panic goes to the `on_unhandled_panic` hook, and the `PanicPolicy`
+//! decides whether the loop keeps going, stops, or re-raises.
+
+mod common;
+
+use common::{expect_panic, Trace, Watchdog, BOUND};
+use looplet::{panic_message, yield_now, EventLoop, JoinError, PanicPolicy};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+#[derive(Debug, PartialEq)]
+struct CustomPayload {
+    code: u32,
+}
+
+type Reports = Rc<RefCell<Vec<(String, String)>>>;
+
+/// A loop whose unhandled-panic hook records `(task, message)`.
+fn loop_with_hook(policy: PanicPolicy) -> (EventLoop, Reports) {
+    let reports: Reports = Rc::default();
+    let r = Rc::clone(&reports);
+    let event_loop = EventLoop::builder()
+        .panic_policy(policy)
+        .on_unhandled_panic(move |p| {
+            r.borrow_mut()
+                .push((p.task.to_string(), p.message.to_string()))
+        })
+        .build()
+        .unwrap();
+    (event_loop, reports)
+}
+
+#[test]
+fn a_panicking_task_does_not_stop_the_loop_and_others_complete() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let before = event_loop.spawn(async { 1 });
+    let bad = event_loop.spawn(async {
+        yield_now().await;
+        panic!("boom in a task");
+    });
+    let after = event_loop.spawn(async {
+        yield_now().await;
+        yield_now().await;
+        2
+    });
+    let (a, bad, b) = event_loop.block_on(async { (before.await, bad.await, after.await) });
+    assert_eq!(a.unwrap(), 1);
+    assert_eq!(b.unwrap(), 2);
+    let err: JoinError = bad.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.panic_message(), Some("boom in a task"));
+    let shown = err.to_string();
+    assert!(shown.contains("boom in a task"), "{shown}");
+    assert_eq!(event_loop.metrics().panics, 1);
+
+    // And the loop is still perfectly usable.
+    assert_eq!(event_loop.block_on(async { 3 }), 3);
+}
+
+#[test]
+fn a_formatted_panic_message_is_available() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let n = 42;
+    let handle = event_loop.spawn(async move {
+        if n == 42 {
+            panic!("value was {n}");
+        }
+    });
+    let err = event_loop.block_on(handle).unwrap_err();
+    assert_eq!(err.panic_message(), Some("value was 42"));
+    assert!(format!("{err:?}").contains("value was 42"));
+    let payload = err.into_panic();
+    assert_eq!(panic_message(&payload), "value was 42");
+}
+
+#[test]
+fn a_custom_panic_payload_is_downcastable() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.spawn(async {
+        std::panic::panic_any(CustomPayload { code: 7 });
+    });
+    let err = event_loop.block_on(handle).unwrap_err();
+    assert!(err.is_panic());
+    let payload = err.into_panic();
+    let custom = payload
+        .downcast::<CustomPayload>()
+        .expect("payload keeps its type");
+    assert_eq!(*custom, CustomPayload { code: 7 });
+}
+
+#[test]
+fn try_into_panic_returns_other_errors_unchanged() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.spawn(std::future::pending::<()>());
+    handle.abort();
+    let err = event_loop.block_on(handle).unwrap_err();
+    assert_eq!(err.panic_message(), None);
+    let err = err.try_into_panic().unwrap_err();
+    assert!(err.is_cancelled());
+}
+
+#[test]
+fn a_detached_panicking_task_goes_to_the_hook_with_its_name_and_message() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    drop(event_loop.spawn_named("worker", async {
+        panic!("nobody is listening");
+    }));
+    let survivor = event_loop.spawn(async {
+        yield_now().await;
+        "alive"
+    });
+    assert_eq!(event_loop.block_on(survivor).unwrap(), "alive");
+    assert_eq!(
+        *reports.borrow(),
+        vec![("worker".to_string(), "nobody is listening".to_string())]
+    );
+}
+
+#[test]
+fn a_task_named_with_the_free_function_is_reported_by_name() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    event_loop.block_on(async {
+        drop(looplet::spawn_named("inner-worker", async {
+            yield_now().await;
+            panic!("inner failure");
+        }));
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    });
+    assert_eq!(
+        *reports.borrow(),
+        vec![("inner-worker".to_string(), "inner failure".to_string())]
+    );
+}
+
+#[test]
+fn a_panic_collected_through_the_handle_does_not_go_to_the_hook() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    let handle = event_loop.spawn_named("watched", async { panic!("seen") });
+    assert!(event_loop.block_on(handle).is_err());
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+}
+
+#[test]
+fn a_finished_panic_whose_handle_is_dropped_uncollected_goes_to_the_hook() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    let handle = event_loop.spawn_named("late-drop", async { panic!("never awaited") });
+    event_loop.run_until_stalled();
+    assert!(handle.is_finished());
+    assert!(
+        reports.borrow().is_empty(),
+        "not yet: the handle may still collect it"
+    );
+    drop(handle);
+    assert_eq!(
+        *reports.borrow(),
+        vec![("late-drop".to_string(), "never awaited".to_string())]
+    );
+}
+
+#[test]
+fn a_panicking_callback_does_not_stop_the_loop() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    let trace = Trace::new();
+    event_loop.call_soon(trace.recorder("before"));
+    event_loop.call_soon(|| panic!("callback exploded"));
+    event_loop.call_soon(trace.recorder("after"));
+    event_loop.call_later(Duration::from_millis(1), || {
+        panic!("timer callback exploded")
+    });
+    event_loop.call_later(Duration::from_millis(2), trace.recorder("later"));
+    assert!(common::turn_until(&mut event_loop, BOUND, || trace.len() == 3));
+    trace.assert(&["before", "after", "later"]);
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert_eq!(reports[0], ("callback".into(), "callback exploded".into()));
+    assert_eq!(reports[1].1, "timer callback exploded");
+    assert_eq!(event_loop.metrics().panics, 2);
+}
+
+#[test]
+fn a_panicking_hook_does_not_stop_the_loop_either() {
+    let mut event_loop = EventLoop::builder()
+        .on_unhandled_panic(|_| panic!("the hook itself panics"))
+        .build()
+        .unwrap();
+    drop(event_loop.spawn(async { panic!("detached") }));
+    event_loop.call_soon(|| panic!("callback"));
+    event_loop.run_until_stalled();
+    assert_eq!(event_loop.block_on(async { 5 }), 5);
+}
+
+#[test]
+fn stop_loop_policy_makes_run_return_after_a_task_panics() {
+    let (mut event_loop, _reports) = loop_with_hook(PanicPolicy::StopLoop);
+    let progress = Rc::new(Cell::new(0u32));
+    let p = Rc::clone(&progress);
+    let steady = event_loop.spawn(async move {
+        loop {
+            yield_now().await;
+            p.set(p.get() + 1);
+        }
+    });
+    let bad = event_loop.spawn(async {
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        panic!("stop everything");
+    });
+    let watchdog = Watchdog::new(event_loop.handle(), BOUND);
+    event_loop.run();
+    assert!(!watchdog.fired(), "run() did not return on the panic");
+    assert!(bad.is_finished());
+    let err = event_loop.block_on(bad).unwrap_err();
+    assert_eq!(err.panic_message(), Some("stop everything"));
+
+    // Stopping is not closing: the other task is alive and runs again
+    // (a few turns: it yields forever, so it never stalls).
+    let seen = progress.get();
+    for _ in 0..3 {
+        event_loop.turn(Some(Duration::ZERO));
+    }
+    assert_eq!(progress.get(), seen + 3);
+    steady.abort();
+}
+
+#[test]
+fn stop_loop_policy_applies_to_detached_tasks_too() {
+    let (mut event_loop, reports) = loop_with_hook(PanicPolicy::StopLoop);
+    drop(event_loop.spawn_named("detached", async {
+        yield_now().await;
+        panic!("detached panic");
+    }));
+    let watchdog = Watchdog::new(event_loop.handle(), BOUND);
+    event_loop.run();
+    assert!(!watchdog.fired(), "run() did not return on the panic");
+    assert_eq!(reports.borrow().len(), 1);
+}
+
+#[test]
+fn propagate_policy_reraises_out_of_block_on_after_the_handle_got_panicked() {
+    let mut event_loop = EventLoop::builder()
+        .panic_policy(PanicPolicy::Propagate)
+        .build()
+        .unwrap();
+    let bad = event_loop.spawn(async {
+        yield_now().await;
+        panic!("kaboom");
+    });
+    let message = expect_panic(|| {
+        event_loop.block_on(looplet::sleep(BOUND));
+    });
+    assert!(message.contains("kaboom"), "{message}");
+    assert!(
+        bad.is_finished(),
+        "the handle was resolved before the re-raise"
+    );
+    let err = event_loop.block_on(bad).unwrap_err();
+    assert_eq!(err.panic_message(), Some("kaboom"));
+    // The loop survives the re-raise and can run again.
+    assert_eq!(event_loop.block_on(async { 9 }), 9);
+}
+
+#[test]
+fn propagate_policy_reraises_out_of_run() {
+    let mut event_loop = EventLoop::builder()
+        .panic_policy(PanicPolicy::Propagate)
+        .build()
+        .unwrap();
+    let trace = Trace::new();
+    let t = trace.clone();
+    let bad = event_loop.spawn(async move {
+        looplet::sleep(Duration::from_millis(5)).await;
+        t.push("panicking");
+        panic!("kaboom in run");
+    });
+    let watchdog = Watchdog::new(event_loop.handle(), BOUND);
+    let message = expect_panic(|| event_loop.run());
+    assert!(!watchdog.fired());
+    assert!(message.contains("kaboom in run"), "{message}");
+    trace.assert(&["panicking"]);
+    let err = event_loop.block_on(bad).unwrap_err();
+    assert_eq!(err.panic_message(), Some("kaboom in run"));
+}
+
+#[test]
+fn a_panic_in_the_block_on_root_future_propagates_to_the_caller() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let message = expect_panic(|| {
+        event_loop.block_on(async {
+            yield_now().await;
+            panic!("root failure");
+        })
+    });
+    assert_eq!(message, "root failure");
+    // The loop left its thread cleanly: it can be entered again.
+    assert_eq!(event_loop.block_on(async { 1 }), 1);
+}
+
+#[test]
+fn a_panicking_remote_task_resolves_its_remote_handle_panicked_and_the_loop_continues() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let remote = std::thread::spawn(move || handle.spawn(async { panic!("remote boom") }))
+        .join()
+        .unwrap();
+    let local = event_loop.spawn(async { "local ok" });
+    assert_eq!(event_loop.block_on(local).unwrap(), "local ok");
+    event_loop.run_until_stalled();
+    let err = remote
+        .wait_timeout(BOUND)
+        .expect("remote handle resolved")
+        .unwrap_err();
+    assert_eq!(err.panic_message(), Some("remote boom"));
+}
+
+#[test]
+fn stop_loop_policy_applies_to_remote_tasks_too() {
+    let (mut event_loop, _reports) = loop_with_hook(PanicPolicy::StopLoop);
+    let handle = event_loop.handle();
+    let remote = std::thread::spawn(move || {
+        handle.spawn(async {
+            yield_now().await;
+            panic!("remote stop");
+        })
+    })
+    .join()
+    .unwrap();
+    let watchdog = Watchdog::new(event_loop.handle(), BOUND);
+    event_loop.run();
+    assert!(
+        !watchdog.fired(),
+        "run() did not return on the remote panic"
+    );
+    let err = remote.wait_timeout(BOUND).expect("resolved").unwrap_err();
+    assert_eq!(err.panic_message(), Some("remote stop"));
+}

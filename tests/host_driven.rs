@@ -298,3 +298,47 @@ fn a_remote_call_before_the_first_host_call_invokes_the_wake_hook() {
     assert_eq!(hook_calls.load(Ordering::SeqCst), 1);
     assert_eq!(event_loop.metrics().wake_syscalls, 1);
 }
+
+/// True if the loop's fd polls readable right now (watched from a second epoll).
+#[cfg(unix)]
+fn loop_fd_is_readable(event_loop: &looplet::EventLoop) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = event_loop.as_raw_fd();
+    let mut host = mio::Poll::new().unwrap();
+    let mut source = mio::unix::SourceFd(&fd);
+    host.registry()
+        .register(&mut source, mio::Token(1), mio::Interest::READABLE)
+        .unwrap();
+    let mut events = mio::Events::with_capacity(4);
+    host.poll(&mut events, Some(Duration::ZERO)).unwrap();
+    let readable = !events.is_empty();
+    host.registry().deregister(&mut source).unwrap();
+    readable
+}
+
+#[cfg(unix)]
+#[test]
+fn the_loop_fd_turns_readable_on_a_remote_call_and_is_consumed_by_the_next_host_call() {
+    let mut event_loop = looplet::EventLoop::new().unwrap();
+    event_loop.run_until_stalled();
+    assert!(
+        !loop_fd_is_readable(&event_loop),
+        "idle loop: fd not readable"
+    );
+
+    let handle = event_loop.handle();
+    std::thread::spawn(move || handle.call_soon_threadsafe(|| {}).unwrap())
+        .join()
+        .unwrap();
+    assert!(
+        loop_fd_is_readable(&event_loop),
+        "a remote call between host turns makes the fd readable"
+    );
+
+    let tick = event_loop.run_until_stalled();
+    assert_eq!(tick.callbacks, 1);
+    assert!(
+        !loop_fd_is_readable(&event_loop),
+        "the host call consumed the wake: a host polling the fd must not spin"
+    );
+}

@@ -332,8 +332,10 @@ fn stop_loop_policy_remote_task_panic_makes_run_return() {
     assert_eq!(exit, Ok(()));
 }
 
+// Regression test for a fixed bug: run_remote hands a panic to its Completer even when the
+// RemoteHandle was dropped (the task is detached): the payload is dropped with Shared, never
+// reported to on_unhandled_panic
 #[test]
-// Regression test for a fixed bug: run_remote hands a panic to its Completer even when the RemoteHandle was dropped (the task is detached): the payload is dropped with Shared, never reported to on_unhandled_panic
 fn panic_in_a_remote_task_whose_handle_was_dropped_reaches_the_unhandled_panic_hook() {
     quiet_deliberate_panics();
     let reports = Arc::new(AtomicUsize::new(0));
@@ -717,8 +719,10 @@ fn future_drop_panicking_in_an_unrun_submission_during_loop_drop_is_contained() 
     assert_eq!(probe.drops(), 1);
 }
 
+// Regression test for a fixed bug: EventLoop::drop drops unrun messages with `let _ =
+// drop_caught(message)`: a panic in their Drop is swallowed, never reported to
+// on_unhandled_panic
 #[test]
-// Regression test for a fixed bug: EventLoop::drop (event_loop.rs:432,440) drops unrun messages with `let _ = drop_caught(message)`: a panic in their Drop is swallowed, never reported to on_unhandled_panic
 fn future_drop_panicking_in_an_unrun_submission_during_loop_drop_is_reported() {
     quiet_deliberate_panics();
     let reports = Arc::new(AtomicUsize::new(0));
@@ -732,8 +736,10 @@ fn future_drop_panicking_in_an_unrun_submission_during_loop_drop_is_reported() {
     assert_eq!(reports.load(SeqCst), 1, "the Drop panic reached the hook");
 }
 
+// Regression test for a fixed bug: Handle::spawn_with drops a refused message on the caller's
+// stack without catch_unwind: a panic in the future's Drop escapes Handle::spawn and the
+// caller never gets its (resolved) RemoteHandle
 #[test]
-// Regression test for a fixed bug: Handle::spawn_with (handle.rs:91) drops a refused message on the caller's stack without catch_unwind: a panic in the future's Drop escapes Handle::spawn and the caller never gets its (resolved) RemoteHandle
 fn future_drop_panicking_in_a_submission_after_close_still_returns_a_resolved_handle() {
     quiet_deliberate_panics();
     let handle = EventLoop::new().unwrap().handle();
@@ -764,8 +770,11 @@ impl Drop for SubmitOnDrop {
     }
 }
 
+// Regression test for a fixed bug: a message pushed after EventLoop::drop's last drain and
+// before the Inbox field is dropped is discarded by crossbeam inside Inbox::drop, outside
+// catch_unwind: its future's Drop panic escapes EventLoop::drop (an abort if the loop is being
+// dropped by an unwind)
 #[test]
-// Regression test for a fixed bug: a message pushed after EventLoop::drop's last drain (event_loop.rs:440) and before the Inbox field is dropped is discarded by crossbeam inside Inbox::drop, outside catch_unwind: its future's Drop panic escapes EventLoop::drop (an abort if the loop is being dropped by an unwind)
 fn submission_landing_in_the_loop_drop_window_with_a_panicking_drop_is_contained() {
     quiet_deliberate_panics();
     // The window between the loop's last drain and the closing of its inbox
@@ -807,24 +816,28 @@ fn future_drop_panicking_in_submissions_racing_the_loop_drop_is_contained() {
                 let handle = event_loop.handle.clone();
                 thread::spawn(move || {
                     let mut tasks = Vec::new();
-                    let mut escaped = 0;
+                    let mut escaped = Vec::new();
+                    let mut after_close = 0;
                     for _ in 0..1_000 {
                         let probe = DropProbe::new();
                         let future = Probed::<u32>::pending(&probe).panicking_on_drop();
+                        // A refused submission is dropped on this thread:
+                        // its Drop panic must not escape Handle::spawn.
                         match catch_unwind(AssertUnwindSafe(|| handle.spawn(future))) {
-                            Ok(task) => tasks.push(task),
-                            // A refused submission dropped on this thread (see
-                            // the ignored test above).
-                            Err(_) => escaped += 1,
+                            Ok(task) => tasks.push((task, probe)),
+                            Err(payload) => escaped.push(payload_text(&*payload)),
                         }
-                        if handle.is_closed() && tasks.len() + escaped > 200 {
-                            break;
+                        if handle.is_closed() {
+                            after_close += 1;
+                            if after_close > 50 {
+                                break;
+                            }
                         }
                     }
-                    for task in &tasks {
+                    for (task, _) in &tasks {
                         assert!(wait(task).is_err());
                     }
-                    (tasks.len(), escaped)
+                    (tasks, escaped)
                 })
             })
             .collect();
@@ -835,7 +848,11 @@ fn future_drop_panicking_in_submissions_racing_the_loop_drop_is_contained() {
             "a Drop panic escaped the loop's drop"
         );
         for submitter in submitters {
-            submitter.join().expect("submitter");
+            let (tasks, escaped) = submitter.join().expect("submitter");
+            assert!(escaped.is_empty(), "escaped Handle::spawn: {escaped:?}");
+            for (_, probe) in tasks {
+                assert_eq!(probe.drops(), 1, "every future dropped exactly once");
+            }
         }
     }
 }
@@ -1054,8 +1071,10 @@ fn stopped_but_alive_loop_keeps_pending_work_and_resolves_it_when_run_again() {
     loop_thread.join().unwrap();
 }
 
+// Regression test for a fixed bug: Handle::stop during block_on leaves Core::stop_requested
+// set (block_on never clears it), and turn_once treats a set stop flag as 'not idle': block_on
+// busy-spins without ever sleeping until its future completes
 #[test]
-// Regression test for a fixed bug: Handle::stop during block_on leaves Core::stop_requested set (block_on never clears it), and turn_once (event_loop.rs:327) treats a set stop flag as 'not idle': block_on busy-spins without ever sleeping until its future completes
 fn stop_during_block_on_does_not_make_the_loop_spin() {
     quiet_deliberate_panics();
     let mut event_loop = EventLoop::new().unwrap();

@@ -42,8 +42,6 @@ pub(crate) struct Core {
     pub counters: Counters,
     /// `stop()` was called: `run` returns after the current turn.
     pub stop_requested: Cell<bool>,
-    /// The `EventLoop` has been dropped.
-    pub closed: Cell<bool>,
     /// Set by the `Propagate` panic policy: `run`/`block_on` re-raise it.
     pub propagate: RefCell<Option<String>>,
     next_generation: Cell<u64>,
@@ -68,7 +66,6 @@ impl Core {
             timers: RefCell::default(),
             counters: Counters::default(),
             stop_requested: Cell::new(false),
-            closed: Cell::new(false),
             propagate: RefCell::new(None),
             next_generation: Cell::new(1),
             waker_pool: RefCell::new(Vec::new()),
@@ -210,8 +207,10 @@ impl Core {
                 self.finish(id, outcome);
             }
             Err(payload) => {
-                // Only a bug in the wrapper itself can land here; a panic
-                // still becomes the task's outcome, never the loop's.
+                // `settle` catches the user future's panics, so this is a
+                // panic around it: a remote task's output dropped on the loop
+                // because its handle is gone, say. It is still the task's
+                // outcome (reported to the hook if detached), never the loop's.
                 self.drop_future(id, future);
                 self.finish(id, Err(JoinError::Panicked(payload)));
             }
@@ -440,7 +439,6 @@ impl Core {
     /// A *finished* task whose `JoinHandle` is alive keeps its outcome: the
     /// handle can still collect it after the loop is gone.
     pub fn shutdown(&self) {
-        self.closed.set(true);
         // Dropping a future may drop JoinHandles, Sleeps or CallbackHandles of
         // this very loop, which borrow these RefCells: take each thing out
         // first, then drop it with no borrow held. Repeat until nothing is

@@ -98,14 +98,14 @@ impl Tick {
 /// loop to another thread to call `call_soon` there does not compile:
 ///
 /// ```compile_fail
-/// let event_loop = looplet::EventLoop::new().unwrap();
+/// let event_loop = looplet_executor::EventLoop::new().unwrap();
 /// std::thread::spawn(move || {
 ///     event_loop.call_soon(|| println!("never compiles: EventLoop is !Send"));
 /// });
 /// ```
 ///
 /// ```compile_fail
-/// let event_loop = looplet::EventLoop::new().unwrap();
+/// let event_loop = looplet_executor::EventLoop::new().unwrap();
 /// std::thread::scope(|s| {
 ///     s.spawn(|| event_loop.call_soon(|| ())); // nor by reference: !Sync
 /// });
@@ -302,9 +302,15 @@ impl EventLoop {
         tick
     }
 
-    fn enter(&self) -> context::Entered {
+    fn enter(&mut self) -> context::Entered {
         let entered = context::enter(&self.core);
-        self.inbox.woke_up();
+        if self.inbox.woke_up() {
+            // Someone wrote the wake fd while we were away. Consume that
+            // event now: host-driven calls may never sleep in `epoll_wait`,
+            // and a host polling our fd for readability would otherwise see
+            // it readable forever and spin.
+            let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
+        }
         entered
     }
 

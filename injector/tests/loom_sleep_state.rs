@@ -329,7 +329,7 @@ fn claim_wake_and_producer_wake_are_coalesced() {
             thread::spawn(move || shared.push())
         };
 
-        // `Inbox::wake_self`.
+        // `Inbox::return_to_host`.
         let claimed = shared.state.claim_wake();
         if claimed == Wake::Needed {
             shared.wake_syscall();

@@ -4,7 +4,7 @@ use crate::ready_queue::push_if_running_here;
 use crate::TaskId;
 use looplet_injector::Injector;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Release};
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
@@ -54,8 +54,15 @@ impl<M> TaskWaker<M> {
 
     /// Called by the loop just before it polls the task: from now on, a wake
     /// queues the task again (it may be woken during its own poll).
+    ///
+    /// A swap, not a store: a waker on another thread may have made the
+    /// task's readiness visible and then *collapsed* its wake (the flag was
+    /// still set). Its `swap(true, AcqRel)` released that readiness; this
+    /// `AcqRel` swap reads the flag it wrote and so acquires it, and the poll
+    /// that follows is guaranteed to see what the waker saw. A plain store
+    /// would synchronise with nothing, and the poll could miss the event.
     pub fn start_poll(&self) {
-        self.queued.store(false, Release);
+        self.queued.swap(false, AcqRel);
     }
 }
 

@@ -97,14 +97,14 @@ impl Tick {
 /// to the thread that created it. Other threads use a [`Handle`]. Moving the
 /// loop to another thread to call `call_soon` there does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let event_loop = looplet_executor::EventLoop::new().unwrap();
 /// std::thread::spawn(move || {
 ///     event_loop.call_soon(|| println!("never compiles: EventLoop is !Send"));
 /// });
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let event_loop = looplet_executor::EventLoop::new().unwrap();
 /// std::thread::scope(|s| {
 ///     s.spawn(|| event_loop.call_soon(|| ())); // nor by reference: !Sync

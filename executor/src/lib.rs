@@ -14,6 +14,7 @@
 //! | `join_handle.rs`  | `JoinHandle`, `JoinError` |
 //! | `handle.rs`       | `Handle`: the loop from other threads |
 //! | `remote_handle.rs`| `RemoteHandle`: the outcome that always arrives |
+//! | `sync.rs`         | its locks: std's, or loom's under `cfg(loom)` |
 //! | `callbacks.rs`    | `call_soon`, `call_later`, `CallbackHandle` |
 //! | `timers.rs`       | the timer heap |
 //! | `time.rs`         | `sleep`, `timeout`, `interval`, `yield_now` |
@@ -45,6 +46,7 @@ mod metrics;
 mod panic;
 mod remote_handle;
 mod settle;
+mod sync;
 mod task;
 mod time;
 mod timers;

@@ -23,13 +23,12 @@ use crate::join_handle::JoinError;
 use crate::message::Message;
 use crate::panic::{catch, Payload};
 use crate::settle::settle;
+use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
 use looplet_injector::Injector;
-use parking_lot::{Condvar, Mutex};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -43,6 +42,9 @@ enum State<T> {
     Done(Result<T, JoinError>),
     /// The outcome was handed to the caller.
     Taken,
+    /// The handle was dropped before the task finished: nobody will read
+    /// the outcome, so the completer hands it back to the loop instead.
+    Abandoned,
 }
 
 struct Shared<T> {
@@ -51,11 +53,13 @@ struct Shared<T> {
     cancel_requested: AtomicBool,
     /// Where an unread panic goes when the handle is dropped: back to the
     /// loop, to its unhandled-panic hook.
-    injector: Arc<Injector<Message>>,
+    injector: std::sync::Arc<Injector<Message>>,
 }
 
 /// Creates a connected completer/handle pair for a task of the loop fed by `injector`.
-pub(crate) fn pair<T>(injector: Arc<Injector<Message>>) -> (Completer<T>, RemoteHandle<T>) {
+pub(crate) fn pair<T>(
+    injector: std::sync::Arc<Injector<Message>>,
+) -> (Completer<T>, RemoteHandle<T>) {
     let shared = Arc::new(Shared {
         injector,
         state: Mutex::new(State::Pending {
@@ -81,15 +85,11 @@ pub(crate) struct Completer<T> {
 impl<T> Completer<T> {
     /// Resolves the handle. If the `RemoteHandle` has been dropped, nobody
     /// can ever read the outcome: it is handed back instead, so the loop can
-    /// report a panic (and drop an output on its own terms).
+    /// report a panic (and drop an output on its own terms). Whether the
+    /// handle is alive is decided under the same lock the handle's `Drop`
+    /// takes, so exactly one side ends up with an unread panic.
     pub fn complete(self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
-        // Only this completer and the RemoteHandle hold `shared`.
-        if Arc::strong_count(&self.shared) == 1 {
-            self.resolve(Err(JoinError::Cancelled)); // nobody will look; quiet the Drop
-            return Some(outcome);
-        }
-        self.resolve(outcome);
-        None
+        self.resolve(outcome)
     }
 
     /// True if the caller asked to cancel. Registers the task's waker on the
@@ -104,10 +104,13 @@ impl<T> Completer<T> {
         self.shared.cancel_requested.load(Ordering::Acquire)
     }
 
-    fn resolve(&self, outcome: Result<T, JoinError>) {
+    fn resolve(&self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
         let mut state = self.shared.state.lock();
         let State::Pending { awaiter, task } = &mut *state else {
-            return; // already resolved
+            // `Abandoned`: the handle is gone, hand the outcome back.
+            // (`Done`/`Taken` cannot happen: a completer resolves once.)
+            *state = State::Taken;
+            return Some(outcome);
         };
         let awaiter = awaiter.take();
         let task = task.take();
@@ -118,6 +121,7 @@ impl<T> Completer<T> {
             awaiter.wake();
         }
         drop(task);
+        None
     }
 }
 
@@ -130,7 +134,7 @@ impl<T> Drop for Completer<T> {
             } else {
                 JoinError::LoopClosed
             };
-            self.resolve(Err(reason));
+            let _ = self.resolve(Err(reason));
         }
     }
 }
@@ -213,13 +217,8 @@ impl<T> RemoteHandle<T> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.state.lock();
         while matches!(*state, State::Pending { .. }) {
-            if self
-                .shared
-                .finished
-                .wait_until(&mut state, deadline)
-                .timed_out()
-            {
-                break;
+            if self.shared.finished.wait_until(&mut state, deadline) {
+                break; // timed out
             }
         }
         match *state {
@@ -252,6 +251,7 @@ impl<T> RemoteHandle<T> {
         match std::mem::replace(state, State::Taken) {
             State::Done(outcome) => outcome,
             State::Taken => panic!("RemoteHandle: the outcome was already taken"),
+            State::Abandoned => unreachable!("only the handle's Drop abandons"),
             State::Pending { .. } => unreachable!("callers wait for completion first"),
         }
     }
@@ -281,6 +281,12 @@ impl<T> Drop for RemoteHandle<T> {
         // to the loop's unhandled-panic hook (or, if the loop is gone, print
         // it like the default hook would).
         let unread = match &mut *self.shared.state.lock() {
+            state @ State::Pending { .. } => {
+                // Not finished yet: the completer will find out, under this
+                // lock, that nobody is left to read the outcome.
+                *state = State::Abandoned;
+                return;
+            }
             state @ State::Done(Err(JoinError::Panicked(_))) => {
                 std::mem::replace(state, State::Taken)
             }
@@ -316,3 +322,118 @@ const _: fn() = || {
     assert_send::<Payload>();
     assert_send::<RemoteHandle<u8>>();
 };
+
+/// Loom models of the handle's cross-thread protocol. Run with
+/// `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p looplet-executor --release --lib loom`.
+///
+/// The `Completer` and `RemoteHandle` code is the real one (its mutex,
+/// condvar, atomics and `Arc` are loom's under `cfg(loom)`, see `sync.rs`).
+/// The injector's channel is crossbeam, which loom cannot see into; where
+/// the loop's queue matters ("submit vs loop drop") it is modelled by a loom
+/// mutex around an `Option<Vec<_>>` (`None` = the inbox is closed), which
+/// has the one property the design relies on: a push either lands before
+/// the close (and is drained by it) or is refused.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::thread;
+
+    fn injector() -> (
+        std::sync::Arc<Injector<Message>>,
+        looplet_injector::Inbox<Message>,
+        mio::Poll,
+    ) {
+        let poll = mio::Poll::new().unwrap();
+        let (injector, inbox) =
+            looplet_injector::channel(poll.registry(), mio::Token(0), None).unwrap();
+        (injector, inbox, poll)
+    }
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(f);
+    }
+
+    #[test]
+    fn loom_cancel_vs_completion_resolves_exactly_once() {
+        model(|| {
+            let (injector, _inbox, _poll) = injector();
+            let (completer, handle) = pair::<u32>(injector);
+            let handle = Arc::new(handle);
+            let caller = Arc::clone(&handle);
+            let cancelling = thread::spawn(move || caller.cancel());
+            // The loop: checks the flag at its next poll, as `settle` does.
+            let outcome = if completer.shared.cancel_requested.load(Ordering::Acquire) {
+                Err(JoinError::Cancelled)
+            } else {
+                Ok(7)
+            };
+            assert!(completer.complete(outcome).is_none(), "the handle is alive");
+            cancelling.join().unwrap();
+            let handle = Arc::try_unwrap(handle).unwrap();
+            match handle.wait() {
+                Ok(7) | Err(JoinError::Cancelled) => {}
+                other => panic!("unexpected outcome {other:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn loom_waiter_and_completer_never_miss_each_other() {
+        model(|| {
+            let (injector, _inbox, _poll) = injector();
+            let (completer, handle) = pair::<u32>(injector);
+            let waiter = thread::spawn(move || handle.wait());
+            // Dropped without completing (the loop closed): must still wake the waiter.
+            drop(completer);
+            assert!(matches!(waiter.join().unwrap(), Err(JoinError::LoopClosed)));
+        });
+    }
+
+    #[test]
+    fn loom_submit_vs_loop_drop_always_resolves() {
+        model(|| {
+            let (injector, _inbox, _poll) = injector();
+            // The loop's queue: `None` once the loop has closed its inbox.
+            let queue = Arc::new(Mutex::new(Some(Vec::<Completer<u32>>::new())));
+            let (completer, handle) = pair::<u32>(injector);
+            let producer_queue = Arc::clone(&queue);
+            let producer = thread::spawn(move || {
+                let refused = match &mut *producer_queue.lock() {
+                    Some(queued) => {
+                        queued.push(completer);
+                        None
+                    }
+                    None => Some(completer),
+                };
+                drop(refused); // refused: dropped on the producer's stack
+                handle.wait()
+            });
+            // The loop is dropped: close the door, drop what was queued.
+            let drained = queue.lock().take();
+            drop(drained);
+            assert!(matches!(
+                producer.join().unwrap(),
+                Err(JoinError::LoopClosed)
+            ));
+        });
+    }
+
+    #[test]
+    fn loom_an_unread_panic_is_reported_exactly_once_when_the_handle_is_dropped() {
+        model(|| {
+            let (injector, inbox, _poll) = injector();
+            let (completer, handle) = pair::<u32>(injector);
+            let caller = thread::spawn(move || drop(handle));
+            let panicked = Err(JoinError::Panicked(Box::new("boom")));
+            let reported_by_loop = completer.complete(panicked).is_some();
+            caller.join().unwrap();
+            let sent_back = matches!(inbox.try_recv(), Some(Message::Unhandled(_)));
+            assert!(
+                reported_by_loop ^ sent_back,
+                "reported by the loop: {reported_by_loop}, sent back by the handle: {sent_back}"
+            );
+        });
+    }
+}

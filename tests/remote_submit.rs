@@ -555,9 +555,9 @@ fn submission_from_another_thread_after_close_resolves_loop_closed_at_once() {
 fn submissions_racing_the_loop_drop_all_resolve_and_no_future_leaks() {
     quiet_deliberate_panics();
     const SUBMITTERS: u64 = 4;
-    const PER_SUBMITTER: u64 = 2_000;
+    const PER_SUBMITTER: u64 = scaled(2_000, 20);
     let mut totals = [0usize; 4];
-    for round in 0..12u64 {
+    for round in 0..scaled(12, 2) {
         let event_loop = LoopThread::start();
         let handle = event_loop.handle.clone();
         let dropped = Arc::new(AtomicUsize::new(0));
@@ -818,7 +818,7 @@ fn future_drop_panicking_in_submissions_racing_the_loop_drop_is_contained() {
                     let mut tasks = Vec::new();
                     let mut escaped = Vec::new();
                     let mut after_close = 0;
-                    for _ in 0..1_000 {
+                    for _ in 0..scaled(1_000, 20) {
                         let probe = DropProbe::new();
                         let future = Probed::<u32>::pending(&probe).panicking_on_drop();
                         // A refused submission is dropped on this thread:

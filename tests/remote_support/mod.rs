@@ -16,8 +16,17 @@ use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-/// The bound on every cross-thread wait.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// The bound on every cross-thread wait (Miri runs ~100× slower).
+pub const WAIT: Duration = Duration::from_secs(if cfg!(miri) { 300 } else { 10 });
+
+/// Scales a workload size down under Miri.
+pub const fn scaled(normal: u64, under_miri: u64) -> u64 {
+    if cfg!(miri) {
+        under_miri
+    } else {
+        normal
+    }
+}
 
 /// Every deliberate panic message starts with this (the quiet hook keys on it).
 pub const MARK: &str = "deliberate";

@@ -176,11 +176,16 @@ impl<T: 'static> Future for JoinHandle<T> {
                     .expect("a JoinHandle's type always matches its task's output")
             }));
         }
-        match &mut task.joiner {
-            Joiner::Handle(Some(waker)) if waker.will_wake(cx.waker()) => {}
-            Joiner::Handle(slot) => *slot = Some(cx.waker().clone()),
+        let replaced = match &mut task.joiner {
+            Joiner::Handle(Some(waker)) if waker.will_wake(cx.waker()) => None,
+            Joiner::Handle(slot) => slot.replace(cx.waker().clone()),
             Joiner::Detached => unreachable!("a live JoinHandle means the task is not detached"),
-        }
+        };
+        // The old waker may be another executor's, and the last reference to
+        // its task: dropping it can run arbitrary code (even drop one of our
+        // JoinHandles), so it is dropped only after the borrow is released.
+        drop(tasks);
+        drop(replaced);
         Poll::Pending
     }
 }

@@ -81,15 +81,19 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let mut timers = core.timers.borrow_mut();
-        match self.timer {
+        let replaced = match self.timer {
             Some((loop_id, key)) if loop_id == core.loop_id && timers.is_pending(key) => {
-                timers.update_waker(key, cx.waker());
+                timers.update_waker(key, cx.waker())
             }
             _ => {
                 let key = timers.insert(self.deadline, Due::Wake(cx.waker().clone()));
                 self.timer = Some((core.loop_id, key));
+                None
             }
-        }
+        };
+        // A replaced waker is dropped only once the borrow is released.
+        drop(timers);
+        drop(replaced);
         Poll::Pending
     }
 }

@@ -64,15 +64,16 @@ impl Timers {
     }
 
     /// Points a pending `Wake` timer at a new waker (a future moved tasks).
-    pub fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(Entry {
-            due: Due::Wake(current),
-            ..
-        }) = self.entry_mut(key)
-        {
-            if !current.will_wake(waker) {
-                current.clone_from(waker);
-            }
+    /// Returns the old waker, for the caller to drop once no borrow is held
+    /// (a waker's `Drop` is user code).
+    #[must_use = "drop the old waker after releasing the borrow"]
+    pub fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+        match self.entry_mut(key) {
+            Some(Entry {
+                due: Due::Wake(current),
+                ..
+            }) if !current.will_wake(waker) => Some(std::mem::replace(current, waker.clone())),
+            _ => None,
         }
     }
 

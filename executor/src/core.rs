@@ -128,7 +128,6 @@ impl Core {
             waker: self.new_waker(id),
             name,
             abort_requested: false,
-            polls: 0,
         });
         drop(tasks);
         bump(&self.counters.tasks_spawned);
@@ -178,7 +177,6 @@ impl Core {
             let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
                 unreachable!("checked just above");
             };
-            task.polls += 1;
             // From here on, a wake (even one from inside this poll) queues the task again.
             task.waker.start_poll();
             (future, Waker::from(Arc::clone(&task.waker)))

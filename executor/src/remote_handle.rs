@@ -101,6 +101,11 @@ impl<T> Completer<T> {
                 *task = Some(cx.waker().clone());
             }
         }
+        self.is_cancel_requested()
+    }
+
+    /// True once the caller has called `RemoteHandle::cancel`.
+    fn is_cancel_requested(&self) -> bool {
         self.shared.cancel_requested.load(Ordering::Acquire)
     }
 
@@ -129,7 +134,7 @@ impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
         // Reached without `complete`: the task never ran to its end.
         if matches!(*self.shared.state.lock(), State::Pending { .. }) {
-            let reason = if self.shared.cancel_requested.load(Ordering::Acquire) {
+            let reason = if self.is_cancel_requested() {
                 JoinError::Cancelled
             } else {
                 JoinError::LoopClosed
@@ -149,7 +154,7 @@ where
     F: Future,
 {
     let mut registered = false;
-    if completer.shared.cancel_requested.load(Ordering::Acquire) {
+    if completer.is_cancel_requested() {
         // Cancelled before the loop got to it: the future is never even built.
         drop(make);
         completer.complete(Err(JoinError::Cancelled));
@@ -364,7 +369,7 @@ mod loom_models {
             let caller = Arc::clone(&handle);
             let cancelling = thread::spawn(move || caller.cancel());
             // The loop: checks the flag at its next poll, as `settle` does.
-            let outcome = if completer.shared.cancel_requested.load(Ordering::Acquire) {
+            let outcome = if completer.is_cancel_requested() {
                 Err(JoinError::Cancelled)
             } else {
                 Ok(7)

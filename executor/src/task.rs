@@ -71,7 +71,6 @@ pub(crate) struct Task {
     /// `abort()` was called while the task was being polled (by itself):
     /// the loop drops the future right after this poll.
     pub abort_requested: bool,
-    pub polls: u64,
 }
 
 impl Task {

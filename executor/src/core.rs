@@ -16,17 +16,18 @@ use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
 use crate::settle::settle;
-use crate::task::{BoxFuture, Joiner, Outcome, Stage, Task};
+use crate::task::{task_label, BoxFuture, Joiner, Outcome, Stage, Task, TaskWakers};
 use crate::timers::{Due, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
 use slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Finished tasks' wakers kept for reuse (see [`Core::recycle_waker`]).
@@ -45,6 +46,8 @@ pub(crate) struct Core {
     /// Set by the `Propagate` panic policy: `run`/`block_on` re-raise it.
     pub propagate: RefCell<Option<String>>,
     next_generation: Cell<u64>,
+    /// Names of the named tasks, by generation (kept out of `Task`: see there).
+    names: RefCell<HashMap<u64, Box<str>>>,
     waker_pool: RefCell<Vec<Arc<TaskWaker<Message>>>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
@@ -68,6 +71,7 @@ impl Core {
             stop_requested: Cell::new(false),
             propagate: RefCell::new(None),
             next_generation: Cell::new(1),
+            names: RefCell::default(),
             waker_pool: RefCell::new(Vec::new()),
             panic_policy,
             panic_hook,
@@ -125,15 +129,27 @@ impl Core {
             generation,
             stage: Stage::Pending(future),
             joiner,
-            waker: self.new_waker(id),
-            name,
-            abort_requested: false,
+            waker: TaskWakers::new(self.new_waker(id)),
         });
         drop(tasks);
+        if let Some(name) = name {
+            self.names.borrow_mut().insert(generation, name);
+        }
         bump(&self.counters.tasks_spawned);
         // A new task starts queued (its waker's `queued` flag is set).
         self.ready.push(id);
         id
+    }
+
+    /// Removes and returns the name of task `generation`, if it has one.
+    /// Called whenever a task leaves the slab.
+    #[inline]
+    pub fn take_name(&self, generation: u64) -> Option<Box<str>> {
+        let mut names = self.names.borrow_mut();
+        if names.is_empty() {
+            return None; // the common case: no named task at all, no hashing
+        }
+        names.remove(&generation)
     }
 
     /// A waker for a new task: a recycled one when possible, so that steady
@@ -150,8 +166,8 @@ impl Core {
 
     /// Keeps a finished task's waker if nobody else holds a clone: no stale
     /// waker can then exist for it, so the next task may safely reuse it.
-    pub fn recycle_waker(&self, mut waker: Arc<TaskWaker<Message>>) {
-        if Arc::get_mut(&mut waker).is_some() {
+    pub fn recycle_waker(&self, wakers: TaskWakers) {
+        if let Some(waker) = wakers.into_reusable() {
             let mut pool = self.waker_pool.borrow_mut();
             if pool.len() < WAKER_POOL_MAX {
                 pool.push(waker);
@@ -174,29 +190,38 @@ impl Core {
             if task.generation != id.generation() || !matches!(task.stage, Stage::Pending(_)) {
                 return false;
             }
-            let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
+            let polling = Stage::Polling {
+                abort_requested: false,
+            };
+            let Stage::Pending(future) = std::mem::replace(&mut task.stage, polling) else {
                 unreachable!("checked just above");
             };
             // From here on, a wake (even one from inside this poll) queues the task again.
-            task.waker.start_poll();
-            (future, Waker::from(Arc::clone(&task.waker)))
+            (future, task.waker.take_for_poll())
         };
         bump(&self.counters.polls);
 
         let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        drop(waker);
 
+        let mut tasks = self.tasks.borrow_mut();
+        let task = &mut tasks[id.slot()];
+        task.waker.put_back(waker);
+        let aborted = matches!(
+            task.stage,
+            Stage::Polling {
+                abort_requested: true
+            }
+        );
+        if matches!(result, Ok(Poll::Pending)) && !aborted {
+            task.stage = Stage::Pending(future); // the common case: wait for a wake
+            return true;
+        }
+        drop(tasks);
         match result {
             Ok(Poll::Pending) => {
-                let mut tasks = self.tasks.borrow_mut();
-                let task = &mut tasks[id.slot()];
-                if task.abort_requested {
-                    drop(tasks);
-                    self.drop_future(id, future);
-                    self.finish(id, Err(JoinError::Cancelled));
-                } else {
-                    task.stage = Stage::Pending(future);
-                }
+                // It aborted itself during this poll.
+                self.drop_future(id, future);
+                self.finish(id, Err(JoinError::Cancelled));
             }
             Ok(Poll::Ready(outcome)) => {
                 // `settle` already dropped the user's future (and caught the
@@ -254,22 +279,23 @@ impl Core {
             Joiner::Detached => {
                 let task = tasks.remove(id.slot());
                 drop(tasks);
-                let name = task.display_name();
                 self.recycle_waker(task.waker);
-                self.discard_outcome(&name, outcome);
+                let name = self.take_name(task.generation);
+                self.discard_outcome(|| task_label(task.generation, name), outcome);
             }
         }
     }
 
     /// Disposes of an outcome nobody will collect: a panic goes to the
     /// unhandled-panic hook; an output is dropped (under `catch_unwind`).
-    pub fn discard_outcome(&self, name: &str, outcome: Outcome) {
+    /// `name` is only called (it allocates) when there is something to report.
+    pub fn discard_outcome(&self, name: impl FnOnce() -> String, outcome: Outcome) {
         match outcome {
-            Err(JoinError::Panicked(payload)) => self.report_unhandled(name, payload),
+            Err(JoinError::Panicked(payload)) => self.report_unhandled(&name(), payload),
             Err(_) => {}
             Ok(output) => {
                 if let Err(payload) = drop_caught(output) {
-                    self.report_unhandled(&format!("{name} (dropping its output)"), payload);
+                    self.report_unhandled(&format!("{} (dropping its output)", name()), payload);
                 }
             }
         }
@@ -286,11 +312,15 @@ impl Core {
             return;
         };
         match task.stage {
-            Stage::Polling => task.abort_requested = true,
+            Stage::Polling {
+                ref mut abort_requested,
+            } => *abort_requested = true,
             Stage::Finished(_) => {}
             Stage::Pending(_) => {
-                let Stage::Pending(future) = std::mem::replace(&mut task.stage, Stage::Polling)
-                else {
+                let polling = Stage::Polling {
+                    abort_requested: false,
+                };
+                let Stage::Pending(future) = std::mem::replace(&mut task.stage, polling) else {
                     unreachable!("matched just above");
                 };
                 drop(tasks);
@@ -380,6 +410,9 @@ impl Core {
 
     /// Runs up to `count` scheduled callbacks, each under `catch_unwind`.
     pub fn run_callbacks(&self, count: usize) -> u64 {
+        if count == 0 {
+            return 0;
+        }
         let mut ran = 0;
         for _ in 0..count {
             let Some(slot) = self.callbacks.borrow_mut().pop_slot() else {
@@ -458,7 +491,7 @@ impl Core {
                 let Some(task) = self.tasks.borrow_mut().try_remove(slot) else {
                     continue; // removed by an earlier destructor
                 };
-                let name = task.display_name();
+                let name = task_label(task.generation, self.take_name(task.generation));
                 let join_waker = match task.joiner {
                     Joiner::Handle(waker) => waker,
                     Joiner::Detached => None,

@@ -7,7 +7,7 @@
 
 use crate::core::Core;
 use crate::panic::Payload;
-use crate::task::{Joiner, Stage};
+use crate::task::{task_label, Joiner, Stage};
 use looplet_waker::TaskId;
 use std::fmt;
 use std::future::Future;
@@ -166,6 +166,7 @@ impl<T: 'static> Future for JoinHandle<T> {
             let task = tasks.remove(slot);
             drop(tasks);
             self.done = true;
+            self.core.take_name(task.generation);
             self.core.recycle_waker(task.waker);
             let Stage::Finished(outcome) = task.stage else {
                 unreachable!("matched just above");
@@ -207,10 +208,12 @@ impl<T> Drop for JoinHandle<T> {
             // Finished but never collected: dispose of it outside the borrow.
             let task = tasks.remove(slot);
             drop(tasks);
-            let name = task.display_name();
             self.core.recycle_waker(task.waker);
             if let Stage::Finished(outcome) = task.stage {
-                self.core.discard_outcome(&name, outcome);
+                let generation = task.generation;
+                let name = self.core.take_name(generation);
+                self.core
+                    .discard_outcome(|| task_label(generation, name), outcome);
             }
         } else {
             // Dropping a waker is user code too: take it out first.

@@ -48,7 +48,9 @@ pub(crate) enum Stage {
     /// Queued or waiting: the future is here.
     Pending(BoxFuture),
     /// The loop is polling it right now; the future is on the loop's stack.
-    Polling,
+    /// `abort_requested`: the task called `abort()` on itself during this
+    /// poll; the loop drops the future as soon as the poll returns.
+    Polling { abort_requested: bool },
     /// Done; the outcome waits for the `JoinHandle` to collect it.
     Finished(Outcome),
 }
@@ -66,19 +68,57 @@ pub(crate) struct Task {
     pub generation: u64,
     pub stage: Stage,
     pub joiner: Joiner,
-    pub waker: Arc<TaskWaker<Message>>,
-    pub name: Option<Box<str>>,
-    /// `abort()` was called while the task was being polled (by itself):
-    /// the loop drops the future right after this poll.
-    pub abort_requested: bool,
+    pub waker: TaskWakers,
+    // A task's optional name is not stored here but in `Core::names`: few
+    // tasks have one, and every byte of this struct is paid per live task.
 }
 
-impl Task {
-    /// The name used in panic reports: the given name, or `task #N`.
-    pub fn display_name(&self) -> String {
-        match &self.name {
-            Some(name) => name.to_string(),
-            None => format!("task #{}", self.generation),
-        }
+/// A task's waker, kept in the two forms the loop needs.
+///
+/// `shared` is the `Arc` the loop owns: it re-arms the `queued` flag before
+/// each poll and, when the task ends, is recycled for the next task if no
+/// clone of it survived. `std` is the same waker as a `std::task::Waker`,
+/// built once at spawn. A poll *moves* `std` out and lends it to the
+/// future by reference, so polling costs no reference-count traffic
+/// (cloning and dropping a `Waker` per poll are two atomic operations).
+pub(crate) struct TaskWakers {
+    pub shared: Arc<TaskWaker<Message>>,
+    pub std: Waker,
+}
+
+impl TaskWakers {
+    pub fn new(shared: Arc<TaskWaker<Message>>) -> Self {
+        let std = Waker::from(Arc::clone(&shared));
+        TaskWakers { shared, std }
+    }
+
+    /// Lends the std waker out for one poll (see [`put_back`](Self::put_back)).
+    pub fn take_for_poll(&mut self) -> Waker {
+        self.shared.start_poll();
+        std::mem::replace(&mut self.std, Waker::noop().clone())
+    }
+
+    /// Returns the waker lent by [`take_for_poll`](Self::take_for_poll).
+    pub fn put_back(&mut self, waker: Waker) {
+        self.std = waker;
+    }
+
+    /// The shared part, if no other reference to it exists any more (the
+    /// task is over): it can then serve the next task without any stale
+    /// waker being able to wake that task by mistake.
+    pub fn into_reusable(self) -> Option<Arc<TaskWaker<Message>>> {
+        let TaskWakers { mut shared, std } = self;
+        drop(std);
+        Arc::get_mut(&mut shared)?;
+        Some(shared)
+    }
+}
+
+/// The name used in panic reports: the given name (see `Core::take_name`),
+/// or `task #N`. Built only when something is reported (formatting allocates).
+pub(crate) fn task_label(generation: u64, name: Option<Box<str>>) -> String {
+    match name {
+        Some(name) => name.into_string(),
+        None => format!("task #{generation}"),
     }
 }

@@ -18,6 +18,7 @@ use loom::sync as imp;
 use std::sync as imp;
 
 pub(crate) use imp::atomic::AtomicBool;
+use imp::atomic::{AtomicUsize, Ordering::Relaxed};
 pub(crate) use imp::Arc;
 
 use std::ops::{Deref, DerefMut};
@@ -57,21 +58,43 @@ impl<T> DerefMut for MutexGuard<'_, T> {
     }
 }
 
+/// A condition variable that skips the notify when nobody waits.
+///
+/// std's futex-based condvar makes a `futex_wake` syscall on *every*
+/// notify, waiter or not; a remote task whose handle is awaited (or simply
+/// dropped) would pay it on each completion. So the waiters count
+/// themselves: `sleepers` is raised *under the mutex* before a waiter
+/// sleeps and lowered after it wakes. The notifier changes the guarded
+/// state under the same mutex and only then reads `sleepers`; a waiter that
+/// checked the state before that change was counted before it released the
+/// lock, and the lock hand-over makes its count visible to the notifier
+/// (a waiter that comes later sees the new state and never sleeps). The
+/// loom model `loom_waiter_and_completer_never_miss_each_other` checks it.
 #[derive(Debug)]
-pub(crate) struct Condvar(imp::Condvar);
+pub(crate) struct Condvar {
+    inner: imp::Condvar,
+    sleepers: AtomicUsize,
+}
 
 impl Condvar {
     pub fn new() -> Self {
-        Condvar(imp::Condvar::new())
+        Condvar {
+            inner: imp::Condvar::new(),
+            sleepers: AtomicUsize::new(0),
+        }
     }
 
+    /// Sleeps until notified (or spuriously). The caller holds `guard` and
+    /// re-checks its condition in a loop.
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
         let inner = guard.0.take().expect("guard present");
-        guard.0 = Some(
-            self.0
-                .wait(inner)
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        self.sleepers.fetch_add(1, Relaxed);
+        let inner = self
+            .inner
+            .wait(inner)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.sleepers.fetch_sub(1, Relaxed);
+        guard.0 = Some(inner);
     }
 
     /// Waits until notified or `deadline`; returns `true` if it timed out.
@@ -79,15 +102,21 @@ impl Condvar {
     pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
         let inner = guard.0.take().expect("guard present");
         let timeout = deadline.saturating_duration_since(Instant::now());
+        self.sleepers.fetch_add(1, Relaxed);
         let (inner, result) = self
-            .0
+            .inner
             .wait_timeout(inner, timeout)
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.sleepers.fetch_sub(1, Relaxed);
         guard.0 = Some(inner);
         result.timed_out()
     }
 
+    /// Wakes every waiter, if there is any. Call it after changing the
+    /// guarded state under the mutex (during or after that critical section).
     pub fn notify_all(&self) {
-        self.0.notify_all();
+        if self.sleepers.load(Relaxed) > 0 {
+            self.inner.notify_all();
+        }
     }
 }

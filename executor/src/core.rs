@@ -53,6 +53,13 @@ pub(crate) struct Core {
     panic_hook: PanicHook,
 }
 
+/// The body of a detached task: runs `future`; its outcome is always `()`
+/// (remote tasks deliver their real outcome through their own completer).
+pub(crate) async fn detached(future: impl Future<Output = ()>) -> Outcome {
+    future.await;
+    Ok(Box::new(()) as Box<dyn Any>)
+}
+
 impl Core {
     pub fn new(
         loop_id: u64,
@@ -111,11 +118,13 @@ impl Core {
     where
         F: Future<Output = ()> + 'static,
     {
-        let erased: BoxFuture = Box::pin(async move {
-            future.await;
-            Ok(Box::new(()) as Box<dyn Any>)
-        });
+        let erased: BoxFuture = Box::pin(detached(future));
         self.insert_task(erased, name, Joiner::Detached)
+    }
+
+    /// Adopts a task boxed elsewhere (by `Handle::spawn`, on its thread).
+    pub fn adopt_detached(&self, task: BoxFuture) -> TaskId {
+        self.insert_task(task, None, Joiner::Detached)
     }
 
     fn insert_task(&self, future: BoxFuture, name: Option<Box<str>>, joiner: Joiner) -> TaskId {

@@ -394,7 +394,11 @@ impl EventLoop {
                     let key = callbacks.insert(callback.into_inner());
                     callbacks.schedule(key);
                 }
-                Message::Spawn(spawn) => {
+                Message::Spawn(task) => {
+                    bump(&core.counters.remote_spawns);
+                    core.adopt_detached(task.into_inner());
+                }
+                Message::SpawnWith(spawn) => {
                     bump(&core.counters.remote_spawns);
                     (spawn.into_inner())(core);
                 }

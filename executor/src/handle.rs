@@ -6,7 +6,8 @@
 //! `looplet::spawn`): those push straight onto local queues and never wake
 //! anything, because the loop is, by definition, awake when they run.
 
-use crate::message::{Message, Unrun};
+use crate::core::detached;
+use crate::message::{Message, SendTask, Unrun};
 use crate::remote_handle::{pair, run_remote, RemoteHandle};
 use looplet_injector::Injector;
 use std::fmt;
@@ -69,7 +70,15 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_with(move || future)
+        // The future is `Send`, so the whole task can be boxed here, on the
+        // caller's thread: the loop adopts that box as is (one allocation
+        // fewer than building it from a closure on the loop).
+        let (completer, handle) = pair(Arc::clone(&self.injector));
+        let task: SendTask = Box::pin(detached(run_remote(move || future, completer)));
+        // Refused (loop gone): the message is dropped here, and with it the
+        // completer, so the handle resolves `LoopClosed`.
+        let _ = self.injector.push(Message::Spawn(Unrun::new(task)));
+        handle
     }
 
     /// Spawns a future built *on the loop thread* by `make`, which is `Send`
@@ -90,7 +99,7 @@ impl Handle {
         // panic in the future's `Drop` is contained by `Unrun`.)
         let _ = self
             .injector
-            .push(Message::Spawn(Unrun::new(Box::new(spawn))));
+            .push(Message::SpawnWith(Unrun::new(Box::new(spawn))));
         handle
     }
 

@@ -6,7 +6,13 @@ use std::fmt;
 /// A callback run on the loop thread, sent from any thread.
 pub(crate) type SendCallback = Box<dyn FnOnce() + Send>;
 
-/// A remote spawn: given the loop's core, spawns the task.
+/// A remote spawn of a `Send` future (`Handle::spawn`): the task, boxed
+/// once on the producer's thread and adopted as is by the loop.
+pub(crate) type SendTask =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::task::Outcome> + Send>>;
+
+/// A remote spawn of a future built on the loop (`Handle::spawn_with`):
+/// given the loop's core, the closure builds and spawns the task.
 pub(crate) type SpawnFn = Box<dyn FnOnce(&crate::core::Core) + Send>;
 
 /// One message through the injector. Dropping a message without running it
@@ -20,8 +26,10 @@ pub(crate) enum Message {
     WakeRoot,
     /// `Handle::call_soon_threadsafe`.
     Call(Unrun<SendCallback>),
-    /// `Handle::spawn` / `spawn_with`: the closure spawns the task.
-    Spawn(Unrun<SpawnFn>),
+    /// `Handle::spawn`: the task itself, ready to run.
+    Spawn(Unrun<SendTask>),
+    /// `Handle::spawn_with`: the closure builds and spawns the task.
+    SpawnWith(Unrun<SpawnFn>),
     /// `Handle::stop`.
     Stop,
     /// A remote task's panic whose `RemoteHandle` was dropped unread: for
@@ -76,6 +84,7 @@ impl fmt::Debug for Message {
             Message::WakeRoot => f.write_str("WakeRoot"),
             Message::Call(_) => f.write_str("Call(..)"),
             Message::Spawn(_) => f.write_str("Spawn(..)"),
+            Message::SpawnWith(_) => f.write_str("SpawnWith(..)"),
             Message::Stop => f.write_str("Stop"),
             Message::Unhandled(_) => f.write_str("Unhandled(..)"),
         }

@@ -11,7 +11,7 @@
 //! asked for that). Every path ends in a resolution.
 //!
 //! ```text
-//!   Handle::spawn ──► Message::Spawn(closure{ future, Completer }) ──► loop spawns
+//!   Handle::spawn ──► Message::Spawn(task{ future, Completer }) ────────► loop adopts
 //!        │                 │ dropped unrun (loop closed)                 │ task runs:
 //!        │                 └──► Completer::drop ──► LoopClosed           ├─ Ready(v)  ──► Ok(v)
 //!        ▼                                                               ├─ panic(p)  ──► Panicked(p)

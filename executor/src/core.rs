@@ -15,7 +15,7 @@ use crate::join_handle::{JoinError, JoinHandle};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
-use crate::settle::settle;
+use crate::settle::{settle, NeverCancelled};
 use crate::task::{task_label, BoxFuture, Joiner, Outcome, Stage, Task, TaskWakers};
 use crate::timers::{Due, Timers};
 use looplet_injector::Injector;
@@ -104,7 +104,7 @@ impl Core {
         // `settle` runs the future and drops it before the outcome is
         // delivered; the output is boxed as `dyn Any` for the slab.
         let erased: BoxFuture = Box::pin(async move {
-            settle(future, |_| false)
+            settle(future, NeverCancelled)
                 .await
                 .map(|output| Box::new(output) as Box<dyn Any>)
         });

@@ -22,7 +22,7 @@
 use crate::join_handle::JoinError;
 use crate::message::Message;
 use crate::panic::{catch, Payload};
-use crate::settle::settle;
+use crate::settle::{settle, Cancel};
 use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
 use looplet_injector::Injector;
 use std::fmt;
@@ -92,18 +92,6 @@ impl<T> Completer<T> {
         self.resolve(outcome)
     }
 
-    /// True if the caller asked to cancel. Registers the task's waker on the
-    /// first call, so that a later `cancel()` can wake the task.
-    fn cancel_requested(&self, cx: &Context<'_>, registered: &mut bool) -> bool {
-        if !*registered {
-            *registered = true;
-            if let State::Pending { task, .. } = &mut *self.shared.state.lock() {
-                *task = Some(cx.waker().clone());
-            }
-        }
-        self.is_cancel_requested()
-    }
-
     /// True once the caller has called `RemoteHandle::cancel`.
     fn is_cancel_requested(&self) -> bool {
         self.shared.cancel_requested.load(Ordering::Acquire)
@@ -144,6 +132,37 @@ impl<T> Drop for Completer<T> {
     }
 }
 
+/// How `RemoteHandle::cancel` reaches a running remote task.
+struct RemoteCancel<'a, T> {
+    completer: &'a Completer<T>,
+    /// The task's waker is registered (once: a task's waker never changes).
+    armed: bool,
+}
+
+impl<T> Cancel for RemoteCancel<'_, T> {
+    fn requested(&self) -> bool {
+        self.completer.is_cancel_requested()
+    }
+
+    /// `cancel()` sets the flag, *then* takes the registered waker under the
+    /// lock. Here the waker is registered under that lock, *then* the flag
+    /// is read. Whichever takes the lock second sees the other's write: if
+    /// `cancel` came second it finds the waker and wakes the task; if it
+    /// came first, the flag is visible here and the task wakes itself.
+    fn arm(&mut self, cx: &Context<'_>) {
+        if !self.armed {
+            self.armed = true;
+            let shared = &self.completer.shared;
+            if let State::Pending { task, .. } = &mut *shared.state.lock() {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        if self.requested() {
+            cx.waker().wake_by_ref();
+        }
+    }
+}
+
 /// Runs a remote task on the loop thread: builds its future with `make`,
 /// runs it through [`settle`], and hands the outcome to the `RemoteHandle`.
 /// A `cancel()` from the caller drops the future at its next poll (or before
@@ -153,7 +172,6 @@ where
     M: FnOnce() -> F,
     F: Future,
 {
-    let mut registered = false;
     if completer.is_cancel_requested() {
         // Cancelled before the loop got to it: the future is never even built.
         drop(make);
@@ -163,7 +181,13 @@ where
     let outcome = match catch(make) {
         // The user's future goes to `settle` itself, not wrapped in another
         // `async` block: see `settle` for why that matters.
-        Ok(future) => settle(future, |cx| completer.cancel_requested(cx, &mut registered)).await,
+        Ok(future) => {
+            let cancel = RemoteCancel {
+                completer: &completer,
+                armed: false,
+            };
+            settle(future, cancel).await
+        }
         Err(payload) => Err(JoinError::Panicked(payload)),
     };
     if let Err(JoinError::Panicked(payload)) = &outcome {
@@ -381,6 +405,40 @@ mod loom_models {
                 Ok(7) | Err(JoinError::Cancelled) => {}
                 other => panic!("unexpected outcome {other:?}"),
             }
+        });
+    }
+
+    /// A task whose poll just returned `Pending` arms its cancel (registers
+    /// its waker) while the caller cancels: the task must end up woken, or
+    /// it would sleep forever with its cancellation unseen.
+    #[test]
+    fn loom_cancel_vs_arming_always_wakes_the_task() {
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        model(|| {
+            let (injector, _inbox, _poll) = injector();
+            let (completer, handle) = pair::<u32>(injector);
+            let caller = thread::spawn(move || {
+                handle.cancel();
+                handle
+            });
+            let woken = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(std::sync::Arc::clone(&woken));
+            let mut cancel = RemoteCancel {
+                completer: &completer,
+                armed: false,
+            };
+            cancel.arm(&Context::from_waker(&waker));
+            let handle = caller.join().unwrap();
+            assert!(
+                woken.0.load(Ordering::SeqCst),
+                "the cancelled task was never woken"
+            );
+            drop(handle);
         });
     }
 

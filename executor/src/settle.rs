@@ -2,7 +2,8 @@
 //!
 //! Every task — local or remote — runs its future through [`settle`]:
 //!
-//! 1. poll it, each poll under `catch_unwind` (a panic becomes the outcome);
+//! 1. poll it, each poll under `catch_unwind` (a panic becomes the outcome),
+//!    unless a [`Cancel`] says the task was cancelled meanwhile;
 //! 2. once it is done, **drop it** — before anyone sees the outcome, so a
 //!    waiter knows the task's destructors have run — again under
 //!    `catch_unwind`: a panicking `Drop` becomes the outcome, and the output
@@ -25,16 +26,39 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll};
 
+/// How a caller of [`settle`] can cancel the future from outside.
+pub(crate) trait Cancel {
+    /// Asked before every poll: once it says yes, the future is dropped
+    /// without being polled again and the outcome is `Cancelled`.
+    fn requested(&self) -> bool;
+
+    /// Called each time a poll returns `Pending`: make sure a cancel that
+    /// comes later wakes the task (through `cx`'s waker), and wake it now if
+    /// one came already. Arming only here, not before the first poll, keeps
+    /// tasks that finish in one poll free of any registration cost.
+    fn arm(&mut self, cx: &Context<'_>);
+}
+
+/// For tasks nothing can cancel softly (local tasks, until soft
+/// cancellation arrives; `abort` drops the future instead).
+pub(crate) struct NeverCancelled;
+
+impl Cancel for NeverCancelled {
+    fn requested(&self) -> bool {
+        false
+    }
+    fn arm(&mut self, _: &Context<'_>) {}
+}
+
 /// Runs `future` to its end and drops it before returning its outcome.
-/// `cancelled` is asked before every poll; once it says yes, the future is
-/// dropped without being polled again and the outcome is `Cancelled`.
+/// `cancel` is asked before every poll (see [`Cancel`]).
 pub(crate) async fn settle<F: Future>(
     future: F,
-    mut cancelled: impl FnMut(&Context<'_>) -> bool,
+    mut cancel: impl Cancel,
 ) -> Result<F::Output, JoinError> {
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {
-        if cancelled(cx) {
+        if cancel.requested() {
             return Poll::Ready(Err(JoinError::Cancelled));
         }
         let running = future
@@ -42,7 +66,10 @@ pub(crate) async fn settle<F: Future>(
             .as_pin_mut()
             .expect("polled after completion");
         match catch(|| running.poll(cx)) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                cancel.arm(cx);
+                Poll::Pending
+            }
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Err(payload) => Poll::Ready(Err(JoinError::Panicked(payload))),
         }

@@ -442,6 +442,11 @@ impl Core {
         ran
     }
 
+    /// How many callbacks and tasks are ready right now: a turn's snapshot.
+    pub fn ready_counts(&self) -> (usize, usize) {
+        (self.callbacks.borrow().scheduled(), self.ready.len())
+    }
+
     /// True if a turn run now would have something to do.
     pub fn has_ready_work(&self) -> bool {
         !self.ready.is_empty() || self.callbacks.borrow().scheduled() > 0

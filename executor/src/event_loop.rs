@@ -291,8 +291,9 @@ impl EventLoop {
             if self.core.propagate.borrow().is_some() {
                 break;
             }
-            let more = self.core.has_ready_work() || !self.inbox.is_empty();
-            if (this.is_idle() && !more) || !keep_going() {
+            // Stalled: this turn found nothing, and nothing arrived since.
+            let stalled = this.is_idle() && !self.core.has_ready_work() && self.inbox.is_empty();
+            if stalled || !keep_going() {
                 break;
             }
         }
@@ -338,16 +339,16 @@ impl EventLoop {
         // A pending stop ends `run` (and a host's turn) without sleeping;
         // `block_on` ignores it and waits for its future as usual.
         let stopping = self.core.stop_requested.get() && root.is_none();
-        let idle = !self.core.has_ready_work() && !root_ready && !stopping;
+        let (mut callbacks, mut tasks) = self.core.ready_counts();
+        let idle = callbacks == 0 && tasks == 0 && !root_ready && !stopping;
         if idle && max_wait != Some(Duration::ZERO) {
             self.sleep(max_wait);
             self.drain_injector();
             self.core.fire_timers();
+            (callbacks, tasks) = self.core.ready_counts();
         }
 
         // The snapshot: only what is ready at this moment runs this turn.
-        let callbacks = self.core.callbacks.borrow().scheduled();
-        let tasks = self.core.ready.len();
         let callbacks = self.core.run_callbacks(callbacks);
         let mut polls = 0;
         for _ in 0..tasks {

@@ -97,7 +97,8 @@ impl Core {
     // ----- spawning -------------------------------------------------------
 
     /// Spawns a task whose output a `JoinHandle` will collect.
-    pub fn spawn<F>(self: &Rc<Self>, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    /// Takes an owned `Rc` because the `JoinHandle` keeps it (no extra clone).
+    pub fn spawn<F>(self: Rc<Self>, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -109,7 +110,7 @@ impl Core {
                 .map(|output| Box::new(output) as Box<dyn Any>)
         });
         let id = self.insert_task(erased, name, Joiner::Handle(None));
-        JoinHandle::new(id, Rc::clone(self))
+        JoinHandle::new(id, self)
     }
 
     /// Spawns a task nobody joins (remote tasks report through their own

@@ -154,12 +154,12 @@ impl EventLoop {
 
     /// Spawns a task on this loop. It runs when the loop runs.
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
-        self.core.spawn(future, None)
+        Rc::clone(&self.core).spawn(future, None)
     }
 
     /// Spawns a named task (the name appears in panic reports).
     pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
-        self.core.spawn(future, Some(name.into()))
+        Rc::clone(&self.core).spawn(future, Some(name.into()))
     }
 
     /// Queues `callback` to run in the loop's next run phase, in FIFO order.

@@ -16,9 +16,9 @@ pub(crate) type SendTask =
 pub(crate) type SpawnFn = Box<dyn FnOnce(&crate::core::Core) + Send>;
 
 /// One message through the injector. Dropping a message without running it
-/// (the loop closed) drops its closure, and with it any `RemoteHandle`
-/// completer it captured: that is how a submission that never runs still
-/// resolves (`LoopClosed`).
+/// (the loop closed) drops its closure or task, and with it any
+/// `RemoteHandle` completer inside: that is how a submission that never runs
+/// still resolves (`LoopClosed`).
 pub(crate) enum Message {
     /// A task's waker fired on another thread (or between turns).
     Wake(TaskId),
@@ -37,10 +37,11 @@ pub(crate) enum Message {
     Unhandled(crate::panic::Payload),
 }
 
-/// A closure that may never run. A message can be dropped in places we do
-/// not control — on the producer's stack when the loop refuses it, inside
-/// crossbeam when the loop's inbox closes, during the loop's teardown — and
-/// dropping it drops the user's captured values, whose `Drop` may panic.
+/// A closure (or, in `Message::Spawn`, a boxed task) that may never run.
+/// A message can be dropped in places we do not control — on the producer's
+/// stack when the loop refuses it, inside crossbeam when the loop's inbox
+/// closes, during the loop's teardown — and dropping it drops the user's
+/// captured values, whose `Drop` may panic.
 /// This wrapper contains such a panic wherever it happens (reporting it to
 /// the loop's unhandled-panic hook if a loop is current), so dropping a
 /// `Message` never unwinds.
@@ -51,7 +52,7 @@ impl<F> Unrun<F> {
         Unrun(Some(closure))
     }
 
-    /// Takes the closure out to run it.
+    /// Takes the closure (or task) out to run it.
     pub fn into_inner(mut self) -> F {
         self.0.take().expect("an Unrun closure is taken once")
     }

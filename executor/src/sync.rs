@@ -1,6 +1,7 @@
 //! The thread-safe primitives behind `RemoteHandle`: std's, or loom's
 //! instrumented copies of them under `cfg(loom)`, so the model checker can
 //! explore the handle's cross-thread protocol (cancel against completion,
+//! cancel against a task arming its cancel, a waiter against completion,
 //! handle drop against completion, submit against loop drop).
 //!
 //! Why std and not `parking_lot`: loom mirrors std's API, so one thin shim
@@ -9,8 +10,9 @@
 //! the `futex` syscall takes a `*mut u32`), which would keep the remote tests
 //! out of Miri. The shim gives both the small API the code wants:
 //! `lock()` without a `Result` (a poisoned lock is still usable: the state
-//! it guards is a plain enum that every writer leaves whole) and
-//! `wait(&mut guard)`.
+//! it guards is a plain enum that every writer leaves whole),
+//! `wait(&mut guard)`, and a `Condvar` that skips the notify when no
+//! thread waits.
 
 #[cfg(loom)]
 use loom::sync as imp;

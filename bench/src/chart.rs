@@ -44,7 +44,8 @@ pub fn draw(
 ) -> Result<(), Box<dyn Error>> {
     let n = groups.len();
     let per_bar = 0.8 / runtimes.len() as f64;
-    let height = 120 + 18 * (runtimes.len() as u32 + 1) * n as u32;
+    // One empty row on top holds the legend.
+    let height = 120 + 18 * (runtimes.len() as u32 + 1) * (n as u32 + 1);
     let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
     root.fill(&WHITE)?;
 
@@ -58,10 +59,11 @@ pub fn draw(
         .margin(10)
         .margin_left(190)
         .x_label_area_size(40)
-        .build_cartesian_2d(0f64..x_max, -0.5f64..(n as f64 - 0.5))?;
+        .build_cartesian_2d(0f64..x_max, -0.5f64..(n as f64 + 0.5))?;
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .max_light_lines(0)
         .y_labels(0)
         .x_desc("time relative to tokio_ct (lower is better)")
         .draw()?;
@@ -75,7 +77,7 @@ pub fn draw(
 
     // tokio_ct's line at 1.
     chart.draw_series(std::iter::once(PathElement::new(
-        vec![(1.0, -0.5), (1.0, n as f64 - 0.5)],
+        vec![(1.0, -0.5), (1.0, n as f64 + 0.5)],
         BLACK.mix(0.3).stroke_width(1),
     )))?;
 
@@ -125,7 +127,7 @@ pub fn draw(
 
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.4))
         .label_font(("sans-serif", 12))

@@ -132,11 +132,6 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
-/// The names of the workloads, in order, with their cases.
-pub fn workload_names() -> Vec<&'static str> {
-    workloads::all().iter().map(|w| w.name).collect()
-}
-
 /// Why `runtime` has no case for `workload` (the table's footnote for a
 /// `—`), or `None` if it has one.
 pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {

@@ -30,9 +30,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The default run: 51 samples of ~10 ms per case.
+    /// The default run: 101 samples of ~10 ms per case.
     pub const DEFAULT: Settings = Settings {
-        samples: 51,
+        samples: 101,
         sample_time: Duration::from_millis(10),
         warmup_samples: 2,
     };

@@ -359,7 +359,12 @@ impl Table {
             .collect();
         let _ = writeln!(out, "|{}|", align.join("|"));
         for row in &self.rows {
-            let mut cells = vec![format!("`{}`", row.measure), row.unit.clone()];
+            let measure = if row.measure.contains(' ') {
+                row.measure.clone()
+            } else {
+                format!("`{}`", row.measure)
+            };
+            let mut cells = vec![measure, row.unit.clone()];
             for cell in &row.cells {
                 cells.push(match cell {
                     Cell::Blank => String::new(),
@@ -381,9 +386,11 @@ impl Table {
         let _ = writeln!(
             out,
             "Values are medians of interleaved samples; ns per operation unless the unit says \
-             otherwise. `raw`: the controls, no runtime. futures' LocalPool has no join handle: \
-             its tasks are awaited through `spawn_local_with_handle` (a oneshot per task), and \
-             its live tasks keep no handle."
+             otherwise. `raw`: the control of the row (no runtime). `checked`: the figure the \
+             target is about; for a time, the median over rounds of looplet's sample divided by \
+             the baseline's sample of the same round, so it can differ from the ratio of the \
+             medians. futures' LocalPool has no join handle: its tasks are awaited through \
+             `spawn_local_with_handle` (a oneshot per task), and its live tasks keep no handle."
         );
         out
     }

@@ -4,12 +4,44 @@
 //!
 //! Both kinds shut down cleanly on drop, and the drop waits for the thread
 //! to end at most [`TIMEOUT`].
+//!
+//! ## Pinning the latency cases
+//!
+//! The round-trip workloads measure how fast one sleeping thread wakes
+//! another. On this 2-vCPU VM that depends on where the scheduler puts the
+//! two threads, and the placement sticks for a thread's life: on the same
+//! CPU a round trip is ~8 µs (two context switches); across CPUs, when the
+//! other vCPU is halted, it is ~100 µs (the hypervisor's wakeup), and one
+//! runner could land in one mode while the next lands in the other — a
+//! ratio of 12 between identical mechanisms. So the latency cases run their
+//! timed loop on a [`CallerThread`] of their own and pin it *and* its
+//! partner (the loop thread) to one CPU, [`latency_cpu`]: every case then
+//! measures the same thing — the software path plus the OS's wakeup and
+//! context switch — and the controls measure the OS part alone.
 
 use crate::common::TIMEOUT;
 use crate::{looplet, runtimes, WakeCounts};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The CPU the latency cases are pinned to: the last one.
+pub fn latency_cpu() -> usize {
+    thread::available_parallelism().map_or(0, |n| n.get() - 1)
+}
+
+/// Pins the calling thread to `cpu`. If the OS refuses (a restricted
+/// container), says so once and runs unpinned.
+pub fn pin_current_thread(cpu: usize) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu })
+        && !WARNED.swap(true, Relaxed)
+    {
+        eprintln!("looplet-bench: could not pin threads to CPU {cpu}; latencies may be bimodal");
+    }
+}
 
 /// Waits (bounded) for a helper thread to end: its `exited` sender is
 /// dropped when its closure returns. Then joins it.
@@ -53,6 +85,11 @@ pub struct LoopletThread {
 impl LoopletThread {
     /// Starts the thread and its loop; returns once the loop exists.
     pub fn start() -> Self {
+        Self::start_on(None)
+    }
+
+    /// [`start`](Self::start), the loop thread pinned to `cpu` if given.
+    pub fn start_on(cpu: Option<usize>) -> Self {
         let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
         let (commands, command_rx) = crossbeam_channel::unbounded::<Command>();
         let (exited_tx, exited) = crossbeam_channel::bounded::<()>(0);
@@ -60,6 +97,9 @@ impl LoopletThread {
             .name("looplet-loop".into())
             .spawn(move || {
                 let _exited = exited_tx;
+                if let Some(cpu) = cpu {
+                    pin_current_thread(cpu);
+                }
                 let mut event_loop = runtimes::looplet();
                 handle_tx.send(event_loop.handle()).unwrap();
                 loop {
@@ -130,6 +170,11 @@ pub struct TokioThread {
 impl TokioThread {
     /// Starts the thread; the runtime is built here and moved there.
     pub fn start() -> Self {
+        Self::start_on(None)
+    }
+
+    /// [`start`](Self::start), the runtime's thread pinned to `cpu` if given.
+    pub fn start_on(cpu: Option<usize>) -> Self {
         let runtime = runtimes::tokio_ct();
         let handle = runtime.handle().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -138,6 +183,9 @@ impl TokioThread {
             .name("tokio-ct".into())
             .spawn(move || {
                 let _exited = exited_tx;
+                if let Some(cpu) = cpu {
+                    pin_current_thread(cpu);
+                }
                 let runtime = runtime; // dropped before `_exited`
                 runtime.block_on(async {
                     let _ = stopped.await;
@@ -212,6 +260,73 @@ impl fmt::Debug for HelperThread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HelperThread")
             .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A thread that runs a case's timed loop, for cases whose caller side must
+/// be a thread of their own (pinned, see the module docs). `make` builds the
+/// caller's state *on* that thread; each `run(iters)` has the thread call
+/// `iteration` `iters` times and report how long that took.
+pub struct CallerThread {
+    go: Option<Sender<u64>>,
+    took: Receiver<Duration>,
+    thread: HelperThread,
+}
+
+impl CallerThread {
+    /// Starts the thread, pinned to `cpu`, and builds its state there.
+    pub fn start<S: 'static>(
+        cpu: usize,
+        make: impl FnOnce() -> S + Send + 'static,
+        iteration: fn(&mut S),
+    ) -> Self {
+        let (go, go_rx) = crossbeam_channel::bounded::<u64>(1);
+        let (took_tx, took) = crossbeam_channel::bounded(1);
+        let thread = HelperThread::start("caller", move || {
+            pin_current_thread(cpu);
+            let mut state = make();
+            // Ends when the runner drops `go`; then `state` is dropped here.
+            for iters in go_rx {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    iteration(&mut state);
+                }
+                took_tx.send(start.elapsed()).unwrap();
+            }
+        });
+        CallerThread {
+            go: Some(go),
+            took,
+            thread,
+        }
+    }
+
+    /// Runs `iters` iterations on the caller thread; returns their time.
+    pub fn run(&self, iters: u64) -> Duration {
+        self.go.as_ref().unwrap().send(iters).unwrap();
+        self.took
+            .recv_timeout(TIMEOUT)
+            .expect("bench: the caller thread did not finish its iterations")
+    }
+}
+
+impl crate::Runner for CallerThread {
+    fn run(&mut self, iters: u64) -> Duration {
+        CallerThread::run(self, iters)
+    }
+}
+
+impl Drop for CallerThread {
+    fn drop(&mut self) {
+        drop(self.go.take()); // the thread's loop ends; `self.thread` joins it
+    }
+}
+
+impl fmt::Debug for CallerThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallerThread")
+            .field("thread", &self.thread)
             .finish_non_exhaustive()
     }
 }

@@ -21,11 +21,12 @@
 //!
 //! One operation = one message (send + recv) or one round trip.
 //!
-//! The ping-pong controls are run from the thread that built them (their
-//! partner thread keeps that thread's handle to unpark it).
+//! The ping-pong controls run on a [`CallerThread`] of their own, pinned with
+//! their partner to one CPU, as `remote_round_trip` does (see
+//! [`crate::loop_threads`] for why).
 
 use crate::common::{consume, Job, TIMEOUT};
-use crate::loop_threads::HelperThread;
+use crate::loop_threads::{latency_cpu, pin_current_thread, CallerThread, HelperThread};
 use crate::runtimes;
 use crate::workloads::call_soon_threadsafe::Submissions;
 use crate::workloads::Workload;
@@ -38,7 +39,7 @@ use std::sync::atomic::{
 };
 use std::sync::Arc;
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Messages per iteration of the same-thread control.
 pub const MESSAGES: u64 = 1_000;
@@ -56,7 +57,7 @@ pub const EVENTFD_EPOLL_PING_PONG: Workload = Workload {
     unit: "round trip",
     cases: || {
         control(EVENTFD_EPOLL_PING_PONG.name, 1, || {
-            Box::new(PingPong::start(Side::Epoll, Side::Epoll))
+            ping_pong(Side::Epoll, Side::Epoll)
         })
     },
 };
@@ -67,7 +68,7 @@ pub const FUTEX_PING_PONG: Workload = Workload {
     unit: "round trip",
     cases: || {
         control(FUTEX_PING_PONG.name, 1, || {
-            Box::new(PingPong::start(Side::Futex, Side::Futex))
+            ping_pong(Side::Futex, Side::Futex)
         })
     },
 };
@@ -75,7 +76,18 @@ pub const FUTEX_PING_PONG: Workload = Workload {
 /// The caller parked on a futex, its partner in epoll on an eventfd: the
 /// `raw` case of [`remote_round_trip`](super::remote_round_trip).
 pub(crate) fn eventfd_futex_ping_pong() -> Box<dyn Runner> {
-    Box::new(PingPong::start(Side::Futex, Side::Epoll))
+    ping_pong(Side::Futex, Side::Epoll)
+}
+
+/// A pinned ping-pong: the caller side on a [`CallerThread`], the partner
+/// on a thread of the `PingPong`'s own, both on [`latency_cpu`].
+fn ping_pong(caller: Side, partner: Side) -> Box<dyn Runner> {
+    let cpu = latency_cpu();
+    Box::new(CallerThread::start(
+        cpu,
+        move || PingPong::start(caller, partner, cpu),
+        PingPong::round_trip,
+    ))
 }
 
 fn control(workload: &'static str, elements: u64, build: fn() -> Box<dyn Runner>) -> Vec<Case> {
@@ -207,18 +219,19 @@ struct PingPong {
     rally: Arc<Rally>,
     bed: Bed,
     partner_alarm: Alarm,
-    caller: thread::ThreadId,
     partner: Option<HelperThread>,
 }
 
 impl PingPong {
-    fn start(caller: Side, partner: Side) -> PingPong {
+    /// Starts the partner (pinned to `cpu`); the calling thread is the caller.
+    fn start(caller: Side, partner: Side, cpu: usize) -> PingPong {
         let rally = Arc::new(Rally::default());
         let bed = Bed::new(caller);
         let caller_alarm = bed.alarm();
         let (alarm_tx, alarm_rx) = crossbeam_channel::bounded(1);
         let shared = rally.clone();
         let partner_thread = HelperThread::start("ping-pong partner", move || {
+            pin_current_thread(cpu);
             let mut bed = Bed::new(partner);
             alarm_tx.send(bed.alarm()).unwrap();
             let mut answered = 0;
@@ -241,28 +254,17 @@ impl PingPong {
             rally,
             bed,
             partner_alarm,
-            caller: thread::current().id(),
             partner: Some(partner_thread),
         }
     }
-}
 
-impl Runner for PingPong {
-    fn run(&mut self, iters: u64) -> Duration {
-        assert_eq!(
-            thread::current().id(),
-            self.caller,
-            "a ping-pong control runs on the thread that built it"
-        );
-        let rally = self.rally.clone();
-        let start = Instant::now();
-        for _ in 0..iters {
-            let ping = rally.ping.load(Relaxed) + 1;
-            rally.ping.store(ping, Release);
-            self.partner_alarm.ring();
-            self.bed.sleep_until(|| rally.pong.load(Acquire) == ping);
-        }
-        start.elapsed()
+    /// One round trip: ping, sleep until the pong.
+    fn round_trip(&mut self) {
+        let rally = &self.rally;
+        let ping = rally.ping.load(Relaxed) + 1;
+        rally.ping.store(ping, Release);
+        self.partner_alarm.ring();
+        self.bed.sleep_until(|| rally.pong.load(Acquire) == ping);
     }
 }
 

@@ -10,21 +10,21 @@
 //! `controls::eventfd_futex_ping_pong` (one thread in `epoll_wait` on an
 //! eventfd, the other parked on a futex), sampled interleaved with it.
 //!
-//! On a VM the latency of waking a sleeping thread on the other vCPU
-//! swings between phases (here ~7 µs and ~80 µs a round trip, each phase
-//! lasting tens of milliseconds): which is why the control sits in this
-//! group, and why the check is the median of *per-round* ratios.
+//! The caller runs on a thread of the runner's own, pinned with the loop
+//! thread to one CPU: on a VM a cross-CPU wakeup costs whatever the
+//! hypervisor makes it cost, and where the scheduler puts the two threads
+//! would decide the result (see [`crate::loop_threads`]).
 //!
 //! looplet: `handle.spawn(async {}).wait_timeout(..)` (the `RemoteHandle`
 //! parks the caller on a condvar). tokio_ct: `handle.spawn(async {})`, the
 //! `JoinHandle` awaited by a thread-parking `block_on` ([`Parker`]).
 
 use crate::common::{Parker, TIMEOUT};
-use crate::loop_threads::{LoopletThread, TokioThread};
+use crate::loop_threads::{latency_cpu, CallerThread, LoopletThread, TokioThread};
 use crate::runtimes;
 use crate::workloads::{controls, Workload};
-use crate::{Case, Runner, WakeCounts};
-use std::time::{Duration, Instant};
+use crate::{looplet, Case, Runner, WakeCounts};
+use std::time::Duration;
 
 /// The workload.
 pub const WORKLOAD: Workload = Workload {
@@ -34,59 +34,79 @@ pub const WORKLOAD: Workload = Workload {
 };
 
 fn cases() -> Vec<Case> {
+    let case = |runtime, build| Case {
+        workload: WORKLOAD.name,
+        runtime,
+        elements_per_iter: 1,
+        build,
+    };
     vec![
-        Case {
-            workload: WORKLOAD.name,
-            runtime: runtimes::LOOPLET,
-            elements_per_iter: 1,
-            build: || Box::new(LoopletRoundTrip(LoopletThread::start())),
-        },
-        Case {
-            workload: WORKLOAD.name,
-            runtime: runtimes::TOKIO_CT,
-            elements_per_iter: 1,
-            build: || Box::new(TokioRoundTrip(TokioThread::start())),
-        },
-        Case {
-            workload: WORKLOAD.name,
-            runtime: runtimes::RAW,
-            elements_per_iter: 1,
-            build: controls::eventfd_futex_ping_pong,
-        },
+        case(runtimes::LOOPLET, looplet),
+        case(runtimes::TOKIO_CT, tokio_ct),
+        case(runtimes::RAW, controls::eventfd_futex_ping_pong),
     ]
 }
 
-struct LoopletRoundTrip(LoopletThread);
+/// The caller thread and the loop thread, both pinned to [`latency_cpu`].
+/// (Fields drop in order: the caller, holding a `Handle`, goes first.)
+struct LoopletRoundTrip {
+    caller: CallerThread,
+    event_loop: LoopletThread,
+}
 
-impl Runner for LoopletRoundTrip {
-    fn run(&mut self, iters: u64) -> Duration {
-        let handle = self.0.handle();
-        let start = Instant::now();
-        for _ in 0..iters {
+fn looplet() -> Box<dyn Runner> {
+    let cpu = latency_cpu();
+    let event_loop = LoopletThread::start_on(Some(cpu));
+    let handle = event_loop.handle().clone();
+    let caller = CallerThread::start(
+        cpu,
+        move || handle,
+        |handle: &mut looplet::Handle| {
             handle
                 .spawn(async {})
                 .wait_timeout(TIMEOUT)
                 .expect("bench: no round trip within the timeout")
                 .unwrap();
-        }
-        start.elapsed()
+        },
+    );
+    Box::new(LoopletRoundTrip { caller, event_loop })
+}
+
+impl Runner for LoopletRoundTrip {
+    fn run(&mut self, iters: u64) -> Duration {
+        self.caller.run(iters)
     }
 
     fn wake_counts(&mut self) -> Option<WakeCounts> {
-        Some(self.0.wake_counts())
+        Some(self.event_loop.wake_counts())
     }
 }
 
-struct TokioRoundTrip(TokioThread);
+/// As [`LoopletRoundTrip`], for tokio.
+struct TokioRoundTrip {
+    caller: CallerThread,
+    _runtime: TokioThread,
+}
+
+fn tokio_ct() -> Box<dyn Runner> {
+    let cpu = latency_cpu();
+    let runtime = TokioThread::start_on(Some(cpu));
+    let handle = runtime.handle().clone();
+    let caller = CallerThread::start(
+        cpu,
+        move || (handle, Parker::new()),
+        |(handle, parker): &mut (tokio::runtime::Handle, Parker)| {
+            parker.block_on(handle.spawn(async {})).unwrap();
+        },
+    );
+    Box::new(TokioRoundTrip {
+        caller,
+        _runtime: runtime,
+    })
+}
 
 impl Runner for TokioRoundTrip {
     fn run(&mut self, iters: u64) -> Duration {
-        let handle = self.0.handle();
-        let parker = Parker::new();
-        let start = Instant::now();
-        for _ in 0..iters {
-            parker.block_on(handle.spawn(async {})).unwrap();
-        }
-        start.elapsed()
+        self.caller.run(iters)
     }
 }

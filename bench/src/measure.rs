@@ -122,17 +122,25 @@ pub fn paired_ratio(a: &Sampled, b: &Sampled) -> Option<f64> {
     median.is_finite().then_some(median)
 }
 
-/// Warms a runner up and returns how many iterations fill one sample.
+/// Warms a runner up and returns how many iterations fill one sample:
+/// doubles the iterations of a run until it lasts a quarter of a sample
+/// (one iteration alone says little: the first pays for page faults, queue
+/// growth, lazy initialisation, a sleeping partner thread), then runs
+/// `warmup_samples` untimed samples.
 fn calibrate(runner: &mut dyn Runner, settings: &Settings) -> u64 {
-    let one = runner.run(1).max(Duration::from_nanos(1));
-    let iters = iterations_for(settings.sample_time, one);
+    let mut iters = 1u64;
+    let per_iter = loop {
+        let took = runner.run(iters);
+        if took >= settings.sample_time / 4 || iters >= 1 << 24 {
+            break took / iters as u32;
+        }
+        iters *= 2;
+    };
+    let iters = iterations_for(settings.sample_time, per_iter);
     for _ in 0..settings.warmup_samples {
         runner.run(iters);
     }
-    // Re-calibrate on the warm runner (the first iteration pays for
-    // page faults, queue growth, lazy initialisation).
-    let warm = runner.run(1).max(Duration::from_nanos(1));
-    iterations_for(settings.sample_time, warm)
+    iters
 }
 
 /// Iterations of `one` each that fill `target` (at least 1).

@@ -3,7 +3,7 @@
 //! workload, in one criterion binary.
 //!
 //! ```text
-//! cargo bench --bench compare                       # everything (~10 minutes)
+//! cargo bench --bench compare                       # everything (several minutes)
 //! cargo bench --bench compare -- spawn_many_local   # one workload
 //! cargo bench --bench compare -- --test             # each case once (CI)
 //! ```

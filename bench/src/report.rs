@@ -1,0 +1,475 @@
+//! The table: rows of measures, a column per runtime (and one for the raw
+//! controls), and for each target of DESIGN.md the checked figure, the
+//! target and whether it is met. Rendered as markdown (stdout and
+//! `docs/benchmarks-table.md`) and CSV (`docs/benchmarks.csv`).
+
+use looplet_bench::live_tasks::FUTURE_SIZES;
+use looplet_bench::measure::{paired_ratio, ratio, Sampled};
+use looplet_bench::runtimes::{self, LOOPLET, RAW, TOKIO_CT};
+use looplet_bench::workloads::{self, Workload};
+use std::fmt::Write as _;
+
+/// The value columns: the runtimes, then the controls.
+pub const COLUMNS: [&str; 6] = [
+    runtimes::ALL[0],
+    runtimes::ALL[1],
+    runtimes::ALL[2],
+    runtimes::ALL[3],
+    runtimes::ALL[4],
+    RAW,
+];
+
+/// What one live task costs on one runtime.
+#[derive(Debug, Clone)]
+pub struct Footprint {
+    /// The runtime id.
+    pub runtime: &'static str,
+    /// The pending future's size.
+    pub future_bytes: usize,
+    /// Live heap growth per task.
+    pub bytes_per_task: f64,
+    /// Allocations per task.
+    pub allocations_per_task: f64,
+}
+
+/// A cell of a value column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Does not apply (a runtime's cell in a control row, and so on).
+    Blank,
+    /// The runtime cannot do this; the footnote says why.
+    Missing(&'static str),
+    /// A measured number.
+    Value(f64),
+    /// A known figure, not measured here.
+    Known(f64, &'static str),
+}
+
+/// A target check: `figure` (a ratio, or looplet's own value) against `max`.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// What `figure` is, e.g. "looplet / tokio_ct".
+    pub what: String,
+    /// The checked figure (`None`: not measured in this run).
+    pub figure: Option<f64>,
+    /// The target: `figure ≤ max`, or no target.
+    pub max: Option<f64>,
+}
+
+impl Check {
+    /// "yes", "NO", or "" when there is no target or no figure.
+    pub fn met(&self) -> &'static str {
+        match (self.figure, self.max) {
+            (Some(figure), Some(max)) if figure <= max => "yes",
+            (Some(_), Some(_)) => "NO",
+            _ => "",
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What is measured.
+    pub measure: String,
+    /// The unit of the value columns.
+    pub unit: String,
+    /// One cell per [`COLUMNS`] entry.
+    pub cells: [Cell; 6],
+    /// The target check, if the row has a figure to check.
+    pub check: Option<Check>,
+}
+
+/// Who and when: printed above the table.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    /// One line: date, machine, commit, sampling.
+    pub line: String,
+}
+
+/// The whole table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Who and when.
+    pub meta: Meta,
+    /// The rows, in order.
+    pub rows: Vec<Row>,
+}
+
+/// The time targets: workload, what looplet's time is divided by, max.
+/// (`None` max: shown, not checked.)
+const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
+    ("spawn_many_local", Baseline::TokioCt, Some(0.35)),
+    ("chained_spawn", Baseline::TokioCt, Some(0.40)),
+    ("yield_many", Baseline::TokioCt, Some(0.70)),
+    ("ping_pong", Baseline::TokioCt, Some(0.70)),
+    ("channel_ring", Baseline::TokioCt, None),
+    ("spawn_many_remote_idle", Baseline::TokioCt, Some(0.15)),
+    ("spawn_many_remote_busy", Baseline::TokioCt, Some(0.20)),
+    (
+        "call_soon_threadsafe_1p",
+        Baseline::Raw("raw crossbeam send"),
+        Some(2.5),
+    ),
+    (
+        "call_soon_threadsafe_2p",
+        Baseline::Raw("raw crossbeam send"),
+        Some(2.5),
+    ),
+    (
+        "remote_round_trip",
+        Baseline::Raw("raw eventfd+futex ping-pong"),
+        Some(1.1),
+    ),
+    ("timers", Baseline::TokioCt, Some(0.70)),
+    ("spawn_at_1k_live", Baseline::TokioCt, None),
+    ("spawn_at_1m_live", Baseline::TokioCt, None),
+];
+
+/// What looplet's time is divided by.
+#[derive(Debug, Clone, Copy)]
+enum Baseline {
+    /// tokio_ct's, in the same workload.
+    TokioCt,
+    /// The workload's `raw` case (a control sampled with it), described.
+    Raw(&'static str),
+}
+
+/// The sampled case of `workload` on `runtime`, if any.
+fn find<'a>(sampled: &'a [Sampled], workload: &str, runtime: &str) -> Option<&'a Sampled> {
+    sampled
+        .iter()
+        .find(|s| s.case.workload == workload && s.case.runtime == runtime)
+}
+
+/// The median of `workload` on `runtime`, if it was sampled.
+fn median(sampled: &[Sampled], workload: &str, runtime: &str) -> Option<f64> {
+    find(sampled, workload, runtime).map(|s| s.median_ns)
+}
+
+/// `runtime`'s time over tokio_ct's in `workload`, round by round (see
+/// [`paired_ratio`]).
+pub fn ratio_to_tokio_ct(sampled: &[Sampled], workload: &str, runtime: &str) -> Option<f64> {
+    paired_ratio(
+        find(sampled, workload, runtime)?,
+        find(sampled, workload, TOKIO_CT)?,
+    )
+}
+
+fn time_row(sampled: &[Sampled], workload: &Workload) -> Row {
+    let cells = COLUMNS.map(|column| match median(sampled, workload.name, column) {
+        Some(ns) => Cell::Value(ns),
+        None => match looplet_bench::missing_reason(workload.name, column) {
+            Some(reason) if column != RAW && !workload.name.starts_with("control_") => {
+                Cell::Missing(reason)
+            }
+            _ => Cell::Blank,
+        },
+    });
+    let check = TIME_TARGETS
+        .iter()
+        .find(|(name, ..)| *name == workload.name)
+        .map(|&(_, baseline, max)| {
+            let (what, base) = match baseline {
+                Baseline::TokioCt => ("looplet / tokio_ct", TOKIO_CT),
+                Baseline::Raw(what) => (what, RAW),
+            };
+            let figure = find(sampled, workload.name, LOOPLET)
+                .zip(find(sampled, workload.name, base))
+                .and_then(|(l, b)| paired_ratio(l, b));
+            Check {
+                what: match baseline {
+                    Baseline::TokioCt => what.to_string(),
+                    Baseline::Raw(_) => format!("looplet / {what}"),
+                },
+                figure,
+                max,
+            }
+        });
+    Row {
+        measure: workload.name.to_string(),
+        unit: format!("ns/{}", workload.unit),
+        cells,
+        check,
+    }
+}
+
+fn wake_rows(sampled: &[Sampled]) -> Vec<Row> {
+    let measured = [
+        ("spawn_many_remote_busy", Some(0.01)),
+        ("spawn_many_remote_idle", None),
+        ("call_soon_threadsafe_1p", None),
+        ("call_soon_threadsafe_2p", None),
+        ("remote_round_trip", None),
+    ];
+    measured
+        .iter()
+        .filter_map(|&(workload, max)| {
+            let looplet = sampled
+                .iter()
+                .find(|s| s.case.workload == workload && s.case.runtime == LOOPLET)?;
+            let per_submission = looplet.wakes_per_submission;
+            let mut cells = COLUMNS.map(|_| Cell::Blank);
+            cells[0] = per_submission.map_or(Cell::Blank, Cell::Value);
+            if median(sampled, workload, TOKIO_CT).is_some() && !workload.starts_with("call_soon") {
+                // tokio's current-thread scheduler unparks its I/O driver on
+                // every remote schedule: one eventfd write per submission.
+                cells[1] = Cell::Known(1.0, "known");
+            }
+            Some(Row {
+                measure: format!("wake syscalls, {workload}"),
+                unit: "per submission".into(),
+                cells,
+                check: max.map(|max| Check {
+                    what: "looplet".into(),
+                    figure: per_submission,
+                    max: Some(max),
+                }),
+            })
+        })
+        .collect()
+}
+
+fn memory_rows(footprints: &[Footprint]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (unit, bytes) in [("bytes per task", true), ("allocations per task", false)] {
+        for future_bytes in FUTURE_SIZES {
+            let value = |runtime: &str| {
+                footprints
+                    .iter()
+                    .find(|f| f.runtime == runtime && f.future_bytes == future_bytes)
+                    .map(|f| {
+                        if bytes {
+                            f.bytes_per_task
+                        } else {
+                            f.allocations_per_task
+                        }
+                    })
+            };
+            if value(LOOPLET).is_none() {
+                continue;
+            }
+            let cells = COLUMNS.map(|column| value(column).map_or(Cell::Blank, Cell::Value));
+            let check = (bytes && future_bytes == 0).then(|| Check {
+                what: "looplet".into(),
+                figure: value(LOOPLET),
+                max: Some(64.0),
+            });
+            rows.push(Row {
+                measure: format!(
+                    "live task, {future_bytes} B future",
+                    future_bytes = future_bytes
+                ),
+                unit: unit.into(),
+                cells,
+                check,
+            });
+        }
+    }
+    rows
+}
+
+fn growth_row(sampled: &[Sampled]) -> Option<Row> {
+    let growth = |runtime: &str| {
+        let at_1k = median(sampled, "spawn_at_1k_live", runtime)?;
+        let at_1m = median(sampled, "spawn_at_1m_live", runtime)?;
+        ratio(at_1m, at_1k)
+    };
+    growth(LOOPLET)?;
+    let cells = COLUMNS.map(|column| growth(column).map_or(Cell::Blank, Cell::Value));
+    Some(Row {
+        measure: "spawn cost growth, 1M live / 1K live".into(),
+        unit: "ratio".into(),
+        cells,
+        check: Some(Check {
+            what: "looplet".into(),
+            figure: growth(LOOPLET),
+            max: Some(1.5),
+        }),
+    })
+}
+
+/// Builds the table from the samples and the footprints.
+pub fn build(meta: Meta, sampled: &[Sampled], footprints: &[Footprint]) -> Table {
+    let all = workloads::all();
+    let (controls, timed): (Vec<&Workload>, Vec<&Workload>) =
+        all.iter().partition(|w| w.name.starts_with("control_"));
+    let mut rows = Vec::new();
+    for workload in timed.iter().chain(controls.iter()) {
+        if sampled.iter().any(|s| s.case.workload == workload.name) {
+            rows.push(time_row(sampled, workload));
+        }
+    }
+    rows.extend(wake_rows(sampled));
+    rows.extend(memory_rows(footprints));
+    rows.extend(growth_row(sampled));
+    Table { meta, rows }
+}
+
+/// A number for the table: three significant digits or so, no exponent.
+pub fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    let magnitude = x.abs();
+    if magnitude == 0.0 {
+        "0".into()
+    } else if magnitude >= 100.0 {
+        format!("{x:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{x:.1}")
+    } else if magnitude >= 0.1 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+const HEADER: [&str; 4] = ["checked", "of", "target", "met"];
+
+impl Table {
+    /// The footnotes: each distinct reason of a missing cell, numbered.
+    fn footnotes(&self) -> Vec<&'static str> {
+        let mut notes = Vec::new();
+        for row in &self.rows {
+            for cell in &row.cells {
+                if let Cell::Missing(reason) = cell {
+                    if !notes.contains(reason) {
+                        notes.push(*reason);
+                    }
+                }
+            }
+        }
+        notes
+    }
+
+    /// The table as markdown, with the meta line above and notes below.
+    pub fn markdown(&self) -> String {
+        let notes = self.footnotes();
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n", self.meta.line);
+        let mut header = vec!["measure", "unit"];
+        header.extend(COLUMNS);
+        header.extend(HEADER);
+        let _ = writeln!(out, "| {} |", header.join(" | "));
+        let align: Vec<&str> = header
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i < 2 { ":--" } else { "--:" })
+            .collect();
+        let _ = writeln!(out, "|{}|", align.join("|"));
+        for row in &self.rows {
+            let measure = if row.measure.contains(' ') {
+                row.measure.clone()
+            } else {
+                format!("`{}`", row.measure)
+            };
+            let mut cells = vec![measure, row.unit.clone()];
+            for cell in &row.cells {
+                cells.push(match cell {
+                    Cell::Blank => String::new(),
+                    Cell::Missing(reason) => {
+                        let n = notes.iter().position(|r| r == reason).unwrap() + 1;
+                        format!("—<sup>{n}</sup>")
+                    }
+                    Cell::Value(x) => number(*x),
+                    Cell::Known(x, why) => format!("{} ({why})", number(*x)),
+                });
+            }
+            cells.extend(check_cells(row.check.as_ref()));
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out.push('\n');
+        for (i, note) in notes.iter().enumerate() {
+            let _ = writeln!(out, "<sup>{}</sup> {note}  ", i + 1);
+        }
+        let _ = writeln!(
+            out,
+            "Values are medians of interleaved samples; ns per operation unless the unit says \
+             otherwise. `raw`: the control of the row (no runtime). `checked`: the figure the \
+             target is about; for a time, the median over rounds of looplet's sample divided by \
+             the baseline's sample of the same round, so it can differ from the ratio of the \
+             medians. futures' LocalPool has no join handle: its tasks are awaited through \
+             `spawn_local_with_handle` (a oneshot per task), and its live tasks keep no handle."
+        );
+        out
+    }
+
+    /// The table as CSV (the same columns; numbers unformatted; `—` for a
+    /// runtime that cannot do the workload, empty for "does not apply").
+    pub fn csv(&self) -> String {
+        let mut out = String::new();
+        let mut header = vec!["measure", "unit"];
+        header.extend(COLUMNS);
+        header.extend(HEADER);
+        let _ = writeln!(out, "{}", header.join(","));
+        for row in &self.rows {
+            let mut cells = vec![row.measure.clone(), row.unit.clone()];
+            for cell in &row.cells {
+                cells.push(match cell {
+                    Cell::Blank => String::new(),
+                    Cell::Missing(_) => "—".into(),
+                    Cell::Value(x) | Cell::Known(x, _) => format!("{x:.4}"),
+                });
+            }
+            cells.extend(check_cells(row.check.as_ref()));
+            let cells: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+            let _ = writeln!(out, "{}", cells.join(","));
+        }
+        out
+    }
+}
+
+fn check_cells(check: Option<&Check>) -> [String; 4] {
+    match check {
+        None => Default::default(),
+        Some(check) => [
+            check.figure.map(number).unwrap_or_default(),
+            check.what.clone(),
+            check
+                .max
+                .map(|m| format!("≤ {}", number(m)))
+                .unwrap_or_default(),
+            check.met().to_string(),
+        ],
+    }
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_about_three_digits() {
+        assert_eq!(number(1234.6), "1235");
+        assert_eq!(number(42.26), "42.3");
+        assert_eq!(number(0.346), "0.35");
+        assert_eq!(number(0.0012), "0.0012");
+        assert_eq!(number(0.0), "0");
+    }
+
+    #[test]
+    fn a_check_is_met_at_or_under_its_target() {
+        let check = |figure| Check {
+            what: String::new(),
+            figure: Some(figure),
+            max: Some(0.35),
+        };
+        assert_eq!(check(0.35).met(), "yes");
+        assert_eq!(check(0.36).met(), "NO");
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

@@ -15,13 +15,12 @@ use crate::join_handle::{JoinError, JoinHandle};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
-use crate::settle::{settle, NeverCancelled};
+use crate::settle::{settle, ToJoinHandle};
 use crate::task::{task_label, BoxFuture, Joiner, Outcome, Stage, Task, TaskWakers};
 use crate::timers::{Due, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
 use slab::Slab;
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,13 +50,6 @@ pub(crate) struct Core {
     waker_pool: RefCell<Vec<Arc<TaskWaker<Message>>>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
-}
-
-/// The body of a detached task: runs `future`; its outcome is always `()`
-/// (remote tasks deliver their real outcome through their own completer).
-pub(crate) async fn detached(future: impl Future<Output = ()>) -> Outcome {
-    future.await;
-    Ok(Box::new(()) as Box<dyn Any>)
 }
 
 impl Core {
@@ -103,27 +95,15 @@ impl Core {
         F: Future + 'static,
     {
         // `settle` runs the future and drops it before the outcome is
-        // delivered; the output is boxed as `dyn Any` for the slab.
-        let erased: BoxFuture = Box::pin(async move {
-            settle(future, NeverCancelled)
-                .await
-                .map(|output| Box::new(output) as Box<dyn Any>)
-        });
+        // delivered (see there, also for why nothing wraps it).
+        let erased: BoxFuture = Box::pin(settle(future, ToJoinHandle));
         let id = self.insert_task(erased, name, Joiner::Handle(None));
         JoinHandle::new(id, self)
     }
 
-    /// Spawns a task nobody joins (remote tasks report through their own
-    /// completer; the loop only needs to drop them when they finish).
-    pub fn spawn_detached<F>(&self, future: F, name: Option<Box<str>>) -> TaskId
-    where
-        F: Future<Output = ()> + 'static,
-    {
-        let erased: BoxFuture = Box::pin(detached(future));
-        self.insert_task(erased, name, Joiner::Detached)
-    }
-
-    /// Adopts a task boxed elsewhere (by `Handle::spawn`, on its thread).
+    /// Adds a task nobody joins: a remote task, boxed by `Handle::spawn` on
+    /// its own thread or by `spawn_with`'s closure here. It reports through
+    /// its own completer; the loop only drops it when it finishes.
     pub fn adopt_detached(&self, task: BoxFuture) -> TaskId {
         self.insert_task(task, None, Joiner::Detached)
     }

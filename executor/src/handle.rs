@@ -6,9 +6,9 @@
 //! `looplet::spawn`): those push straight onto local queues and never wake
 //! anything, because the loop is, by definition, awake when they run.
 
-use crate::core::detached;
 use crate::message::{Message, SendTask, Unrun};
-use crate::remote_handle::{pair, run_remote, RemoteHandle};
+use crate::remote_handle::{pair, run_remote_with, RemoteHandle, ToRemoteHandle};
+use crate::settle::settle;
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -74,7 +74,7 @@ impl Handle {
         // caller's thread: the loop adopts that box as is (one allocation
         // fewer than building it from a closure on the loop).
         let (completer, handle) = pair(Arc::clone(&self.injector));
-        let task: SendTask = Box::pin(detached(run_remote(move || future, completer)));
+        let task: SendTask = Box::pin(settle(future, ToRemoteHandle::new(completer)));
         // Refused (loop gone): the message is dropped here, and with it the
         // completer, so the handle resolves `LoopClosed`.
         let _ = self.injector.push(Message::Spawn(Unrun::new(task)));
@@ -92,7 +92,7 @@ impl Handle {
     {
         let (completer, handle) = pair(Arc::clone(&self.injector));
         let spawn = move |core: &crate::core::Core| {
-            core.spawn_detached(run_remote(make, completer), None);
+            core.adopt_detached(Box::pin(run_remote_with(make, completer)));
         };
         // If the loop is gone, the refused message is dropped right here,
         // and with it the completer: the handle resolves `LoopClosed`. (A

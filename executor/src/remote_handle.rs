@@ -22,8 +22,9 @@
 use crate::join_handle::JoinError;
 use crate::message::Message;
 use crate::panic::{catch, Payload};
-use crate::settle::{settle, Cancel};
+use crate::settle::{settle, Recipient};
 use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
+use crate::task::Outcome;
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -132,15 +133,25 @@ impl<T> Drop for Completer<T> {
     }
 }
 
-/// How `RemoteHandle::cancel` reaches a running remote task.
-struct RemoteCancel<'a, T> {
-    completer: &'a Completer<T>,
+/// The recipient of a remote task: its `RemoteHandle`, through the
+/// completer; and how `RemoteHandle::cancel` reaches the running task.
+pub(crate) struct ToRemoteHandle<T> {
+    completer: Completer<T>,
     /// The task's waker is registered (once: a task's waker never changes).
     armed: bool,
 }
 
-impl<T> Cancel for RemoteCancel<'_, T> {
-    fn requested(&self) -> bool {
+impl<T> ToRemoteHandle<T> {
+    pub fn new(completer: Completer<T>) -> Self {
+        ToRemoteHandle {
+            completer,
+            armed: false,
+        }
+    }
+}
+
+impl<T> Recipient<T> for ToRemoteHandle<T> {
+    fn cancel_requested(&self) -> bool {
         self.completer.is_cancel_requested()
     }
 
@@ -157,51 +168,50 @@ impl<T> Cancel for RemoteCancel<'_, T> {
                 *task = Some(cx.waker().clone());
             }
         }
-        if self.requested() {
+        if self.cancel_requested() {
             cx.waker().wake_by_ref();
         }
     }
+
+    /// Resolves the `RemoteHandle`. The loop keeps nothing: the task is
+    /// detached, its slab entry is removed as soon as it finishes.
+    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome {
+        if let Err(JoinError::Panicked(payload)) = &outcome {
+            // The loop's panic policy (StopLoop, Propagate) applies to remote
+            // tasks as to local ones.
+            if let Some(core) = crate::context::try_current() {
+                core.note_task_panic("remote task", crate::panic::panic_message(payload));
+            }
+        }
+        if let Some(Err(JoinError::Panicked(payload))) = self.completer.complete(outcome) {
+            // Nobody holds the RemoteHandle: the panic would be lost with it.
+            if let Some(core) = crate::context::try_current() {
+                core.report_unhandled("remote task (its handle was dropped)", payload);
+            }
+        }
+        Ok(Box::new(()))
+    }
 }
 
-/// Runs a remote task on the loop thread: builds its future with `make`,
-/// runs it through [`settle`], and hands the outcome to the `RemoteHandle`.
-/// A `cancel()` from the caller drops the future at its next poll (or before
-/// its first); a panic in `make` is the task's outcome like one in `poll`.
-pub(crate) async fn run_remote<M, F>(make: M, completer: Completer<F::Output>)
+/// A remote task whose future is built on the loop thread
+/// (`Handle::spawn_with`): builds it with `make`, then runs it through
+/// [`settle`]. A `cancel()` that comes before the loop got to it means the
+/// future is never even built; a panic in `make` is the task's outcome like
+/// one in `poll`. (`Handle::spawn` needs none of this: its future exists
+/// already, and it boxes `settle(future, ToRemoteHandle)` directly.)
+pub(crate) async fn run_remote_with<M, F>(make: M, completer: Completer<F::Output>) -> Outcome
 where
     M: FnOnce() -> F,
     F: Future,
 {
-    if completer.is_cancel_requested() {
-        // Cancelled before the loop got to it: the future is never even built.
+    let recipient = ToRemoteHandle::new(completer);
+    if recipient.cancel_requested() {
         drop(make);
-        completer.complete(Err(JoinError::Cancelled));
-        return;
+        return recipient.deliver(Err(JoinError::Cancelled));
     }
-    let outcome = match catch(make) {
-        // The user's future goes to `settle` itself, not wrapped in another
-        // `async` block: see `settle` for why that matters.
-        Ok(future) => {
-            let cancel = RemoteCancel {
-                completer: &completer,
-                armed: false,
-            };
-            settle(future, cancel).await
-        }
-        Err(payload) => Err(JoinError::Panicked(payload)),
-    };
-    if let Err(JoinError::Panicked(payload)) = &outcome {
-        // The loop's panic policy (StopLoop, Propagate) applies to remote
-        // tasks as to local ones.
-        if let Some(core) = crate::context::try_current() {
-            core.note_task_panic("remote task", crate::panic::panic_message(payload));
-        }
-    }
-    if let Some(Err(JoinError::Panicked(payload))) = completer.complete(outcome) {
-        // Nobody holds the RemoteHandle: the panic would be lost with it.
-        if let Some(core) = crate::context::try_current() {
-            core.report_unhandled("remote task (its handle was dropped)", payload);
-        }
+    match catch(make) {
+        Ok(future) => settle(future, recipient).await,
+        Err(payload) => recipient.deliver(Err(JoinError::Panicked(payload))),
     }
 }
 
@@ -428,11 +438,8 @@ mod loom_models {
             });
             let woken = std::sync::Arc::new(Flag(AtomicBool::new(false)));
             let waker = Waker::from(std::sync::Arc::clone(&woken));
-            let mut cancel = RemoteCancel {
-                completer: &completer,
-                armed: false,
-            };
-            cancel.arm(&Context::from_waker(&waker));
+            let mut recipient = ToRemoteHandle::new(completer);
+            recipient.arm(&Context::from_waker(&waker));
             let handle = caller.join().unwrap();
             assert!(
                 woken.0.load(Ordering::SeqCst),

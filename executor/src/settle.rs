@@ -3,12 +3,12 @@
 //! Every task — local or remote — runs its future through [`settle`]:
 //!
 //! 1. poll it, each poll under `catch_unwind` (a panic becomes the outcome),
-//!    unless a [`Cancel`] says the task was cancelled meanwhile;
+//!    unless the [`Recipient`] says the task was cancelled meanwhile;
 //! 2. once it is done, **drop it** — before anyone sees the outcome, so a
 //!    waiter knows the task's destructors have run — again under
 //!    `catch_unwind`: a panicking `Drop` becomes the outcome, and the output
 //!    it would have replaced is dropped (not leaked);
-//! 3. return the outcome.
+//! 3. hand the outcome to the task's [`Recipient`].
 //!
 //! Why not simply `future.await` inside an `async` block? Because when the
 //! awaited future's `Drop` panics right after it produced its output, that
@@ -22,43 +22,63 @@
 
 use crate::join_handle::JoinError;
 use crate::panic::{catch, drop_caught};
+use crate::task::Outcome;
+use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll};
 
-/// How a caller of [`settle`] can cancel the future from outside.
-pub(crate) trait Cancel {
+/// Who receives a task's outcome — its `JoinHandle` or its `RemoteHandle`
+/// — and how that receiver may cancel the task from outside.
+pub(crate) trait Recipient<T> {
     /// Asked before every poll: once it says yes, the future is dropped
     /// without being polled again and the outcome is `Cancelled`.
-    fn requested(&self) -> bool;
+    fn cancel_requested(&self) -> bool;
 
     /// Called each time a poll returns `Pending`: make sure a cancel that
     /// comes later wakes the task (through `cx`'s waker), and wake it now if
     /// one came already. Arming only here, not before the first poll, keeps
     /// tasks that finish in one poll free of any registration cost.
     fn arm(&mut self, cx: &Context<'_>);
+
+    /// Takes the outcome (the future is already dropped) and returns what
+    /// the loop keeps in the task's slab entry.
+    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome;
 }
 
-/// For tasks nothing can cancel softly (local tasks, until soft
-/// cancellation arrives; `abort` drops the future instead).
-pub(crate) struct NeverCancelled;
+/// The recipient of a local task: its `JoinHandle`, which collects the
+/// outcome from the slab. Nothing cancels a local task softly (yet; `abort`
+/// drops the future instead).
+pub(crate) struct ToJoinHandle;
 
-impl Cancel for NeverCancelled {
-    fn requested(&self) -> bool {
+impl<T: 'static> Recipient<T> for ToJoinHandle {
+    fn cancel_requested(&self) -> bool {
         false
     }
+
     fn arm(&mut self, _: &Context<'_>) {}
+
+    /// The output is boxed as `dyn Any` so one slab can hold tasks of every
+    /// output type (free for `()`: a zero-sized box allocates nothing).
+    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome {
+        outcome.map(|output| Box::new(output) as Box<dyn Any>)
+    }
 }
 
-/// Runs `future` to its end and drops it before returning its outcome.
-/// `cancel` is asked before every poll (see [`Cancel`]).
-pub(crate) async fn settle<F: Future>(
+/// Runs `future` to its end, drops it, and hands the outcome to `recipient`.
+///
+/// This is the *whole* task: the loop boxes `settle(future, recipient)`
+/// directly, with no `async` wrapper around it. A wrapper would hold the
+/// `settle` future as a local of its own while rustc also keeps the space of
+/// the moved-in value, so each layer would store the user's future once
+/// more (a 256-byte future cost 768 bytes per task with two layers).
+pub(crate) async fn settle<F: Future, R: Recipient<F::Output>>(
     future: F,
-    mut cancel: impl Cancel,
-) -> Result<F::Output, JoinError> {
+    mut recipient: R,
+) -> Outcome {
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {
-        if cancel.requested() {
+        if recipient.cancel_requested() {
             return Poll::Ready(Err(JoinError::Cancelled));
         }
         let running = future
@@ -67,7 +87,7 @@ pub(crate) async fn settle<F: Future>(
             .expect("polled after completion");
         match catch(|| running.poll(cx)) {
             Ok(Poll::Pending) => {
-                cancel.arm(cx);
+                recipient.arm(cx);
                 Poll::Pending
             }
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
@@ -75,7 +95,7 @@ pub(crate) async fn settle<F: Future>(
         }
     })
     .await;
-    match catch(|| future.set(None)) {
+    let outcome = match catch(|| future.set(None)) {
         Ok(()) => outcome,
         Err(payload) => {
             // The destructor panicked: that panic is the outcome now. The
@@ -83,5 +103,6 @@ pub(crate) async fn settle<F: Future>(
             let _ = drop_caught(outcome);
             Err(JoinError::Panicked(payload))
         }
-    }
+    };
+    recipient.deliver(outcome)
 }

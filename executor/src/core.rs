@@ -47,7 +47,7 @@ pub(crate) struct Core {
     next_generation: Cell<u64>,
     /// Names of the named tasks, by generation (kept out of `Task`: see there).
     names: RefCell<HashMap<u64, Box<str>>>,
-    waker_pool: RefCell<Vec<Arc<TaskWaker<Message>>>>,
+    waker_pool: RefCell<Vec<TaskWakers>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
 }
@@ -119,7 +119,7 @@ impl Core {
             generation,
             stage: Stage::Pending(future),
             joiner,
-            waker: TaskWakers::new(self.new_waker(id)),
+            waker: self.new_waker(id),
         });
         drop(tasks);
         if let Some(name) = name {
@@ -144,14 +144,12 @@ impl Core {
 
     /// A waker for a new task: a recycled one when possible, so that steady
     /// spawning allocates only the future's box.
-    fn new_waker(&self, id: TaskId) -> Arc<TaskWaker<Message>> {
-        if let Some(mut waker) = self.waker_pool.borrow_mut().pop() {
-            if let Some(unique) = Arc::get_mut(&mut waker) {
-                unique.recycle(id);
-                return waker;
-            }
+    fn new_waker(&self, id: TaskId) -> TaskWakers {
+        if let Some(wakers) = self.waker_pool.borrow_mut().pop() {
+            wakers.reuse_for(id);
+            return wakers;
         }
-        TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))
+        TaskWakers::new(TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector)))
     }
 
     /// Keeps a finished task's waker if nobody else holds a clone: no stale

@@ -103,14 +103,20 @@ impl TaskWakers {
         self.std = waker;
     }
 
-    /// The shared part, if no other reference to it exists any more (the
-    /// task is over): it can then serve the next task without any stale
-    /// waker being able to wake that task by mistake.
-    pub fn into_reusable(self) -> Option<Arc<TaskWaker<Message>>> {
-        let TaskWakers { mut shared, std } = self;
-        drop(std);
-        Arc::get_mut(&mut shared)?;
-        Some(shared)
+    /// These wakers, for the slot's next task, if no other reference to
+    /// them exists any more (the task is over). Our two references — `shared`
+    /// and the `std` waker built from it — are then the only ones: a count
+    /// of 2 cannot be raised behind our back, since nobody else holds one to
+    /// clone. The next task can use them without any stale waker being able
+    /// to wake it by mistake; keeping the pair (rather than dropping `std`
+    /// and building it again) saves two atomic operations per task.
+    pub fn into_reusable(self) -> Option<TaskWakers> {
+        (Arc::strong_count(&self.shared) == 2).then_some(self)
+    }
+
+    /// Points these (reusable) wakers at a new task.
+    pub fn reuse_for(&self, id: looplet_waker::TaskId) {
+        self.shared.recycle(id);
     }
 }
 

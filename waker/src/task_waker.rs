@@ -4,14 +4,17 @@ use crate::ready_queue::push_if_running_here;
 use crate::TaskId;
 use looplet_injector::Injector;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::AcqRel, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
 /// The waker of one task. `M` is the executor's injector message type; it
 /// must be buildable from a [`TaskId`] ("this task is ready").
 pub struct TaskWaker<M> {
-    id: TaskId,
+    /// The task's `TaskId`, as two atomics so that the loop can hand this
+    /// waker to the slot's next task (see [`recycle`](Self::recycle)).
+    slot: AtomicU32,
+    generation: AtomicU64,
     loop_id: u64,
     /// `true` from the wake that queues the task until the loop takes it off
     /// the queue to poll it. Later wakes in that window are duplicates and
@@ -25,7 +28,8 @@ impl<M: From<TaskId> + Send + 'static> TaskWaker<M> {
     /// (a new task is put on the ready queue by `spawn`).
     pub fn new(id: TaskId, loop_id: u64, injector: Arc<Injector<M>>) -> Arc<Self> {
         Arc::new(TaskWaker {
-            id,
+            slot: AtomicU32::new(id.slot() as u32),
+            generation: AtomicU64::new(id.generation()),
             loop_id,
             queued: AtomicBool::new(true),
             injector,
@@ -41,15 +45,21 @@ impl<M: From<TaskId> + Send + 'static> TaskWaker<M> {
 impl<M> TaskWaker<M> {
     /// The task this waker wakes.
     pub fn id(&self) -> TaskId {
-        self.id
+        TaskId::new(self.slot.load(Relaxed), self.generation.load(Relaxed))
     }
 
-    /// Reuses this waker for the next task in a slot. Only possible while the
-    /// loop holds the only reference (`Arc::get_mut`), i.e. no stale clone of
-    /// the old task's waker exists that could wake the new task by mistake.
-    pub fn recycle(&mut self, id: TaskId) {
-        self.id = id;
-        *self.queued.get_mut() = true;
+    /// Reuses this waker for the next task in a slot.
+    ///
+    /// Call it only while *every* reference to this waker is the caller's
+    /// own (the loop checks the reference count): then no stale clone of the
+    /// old task's waker exists that could wake the new task by mistake, and
+    /// no other thread can be reading the id. `Relaxed` is enough: the new
+    /// task's waker reaches another thread only through something that
+    /// synchronises (a channel, a lock), which carries these stores along.
+    pub fn recycle(&self, id: TaskId) {
+        self.slot.store(id.slot() as u32, Relaxed);
+        self.generation.store(id.generation(), Relaxed);
+        self.queued.store(true, Relaxed);
     }
 
     /// Called by the loop just before it polls the task: from now on, a wake
@@ -76,20 +86,21 @@ impl<M: From<TaskId> + Send + 'static> Wake for TaskWaker<M> {
             return; // already queued: a duplicate wake collapses here
         }
         // SAME-THREAD PATH: the loop is running on this very thread.
-        if push_if_running_here(self.loop_id, self.id) {
+        let id = self.id();
+        if push_if_running_here(self.loop_id, id) {
             return;
         }
         // INJECT PATH: another thread, or this thread between turns. If the
         // loop is gone the injector refuses the id; a waker that outlives its
         // loop is a no-op.
-        let _ = self.injector.push(M::from(self.id));
+        let _ = self.injector.push(M::from(id));
     }
 }
 
 impl<M> fmt::Debug for TaskWaker<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskWaker")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("loop_id", &self.loop_id)
             .finish_non_exhaustive()
     }
@@ -209,9 +220,9 @@ mod tests {
     #[test]
     fn recycled_waker_names_the_new_task() {
         let (_poll, injector, _inbox) = setup();
-        let mut task = TaskWaker::new(TaskId::new(0, 1), 1, injector);
+        let task = TaskWaker::new(TaskId::new(0, 1), 1, injector);
         task.start_poll();
-        Arc::get_mut(&mut task).unwrap().recycle(TaskId::new(0, 2));
+        task.recycle(TaskId::new(0, 2));
         assert_eq!(task.id(), TaskId::new(0, 2));
     }
 }

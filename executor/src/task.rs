@@ -31,6 +31,7 @@ use looplet_waker::TaskWaker;
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{fence, Ordering::Acquire};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -110,8 +111,18 @@ impl TaskWakers {
     /// clone. The next task can use them without any stale waker being able
     /// to wake it by mistake; keeping the pair (rather than dropping `std`
     /// and building it again) saves two atomic operations per task.
+    ///
+    /// The count is read `Relaxed` (that is what `strong_count` does), so an
+    /// `Acquire` fence follows, as in `Arc`'s own `drop`: another thread's
+    /// last use of its clone (reading the id, swapping `queued`) is followed
+    /// by its `Release` decrement, which this fence synchronises with; so
+    /// that use happens before the renaming below and can never see it.
     pub fn into_reusable(self) -> Option<TaskWakers> {
-        (Arc::strong_count(&self.shared) == 2).then_some(self)
+        if Arc::strong_count(&self.shared) != 2 {
+            return None;
+        }
+        fence(Acquire);
+        Some(self)
     }
 
     /// Points these (reusable) wakers at a new task.

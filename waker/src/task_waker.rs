@@ -53,9 +53,13 @@ impl<M> TaskWaker<M> {
     /// Call it only while *every* reference to this waker is the caller's
     /// own (the loop checks the reference count): then no stale clone of the
     /// old task's waker exists that could wake the new task by mistake, and
-    /// no other thread can be reading the id. `Relaxed` is enough: the new
-    /// task's waker reaches another thread only through something that
-    /// synchronises (a channel, a lock), which carries these stores along.
+    /// no other thread can be reading the id. The caller must also have
+    /// *synchronised* with the last foreign use of the old waker (the
+    /// executor's check is a `Relaxed` count read followed by an `Acquire`
+    /// fence, pairing with `Arc`'s `Release` decrement), so that an old
+    /// wake can never read the new id. Given that, `Relaxed` stores are
+    /// enough: the new task's waker reaches another thread only through
+    /// something that synchronises (a channel, a lock), which carries them.
     pub fn recycle(&self, id: TaskId) {
         self.slot.store(id.slot() as u32, Relaxed);
         self.generation.store(id.generation(), Relaxed);

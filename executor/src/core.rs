@@ -375,10 +375,15 @@ impl Core {
     }
 
     /// Moves every expired timer's work to the ready queues.
+    #[inline]
     pub fn fire_timers(&self) -> u64 {
         if self.timers.borrow().len() == 0 {
             return 0; // no timers: do not even read the clock
         }
+        self.fire_expired_timers()
+    }
+
+    fn fire_expired_timers(&self) -> u64 {
         let now = self.now();
         let mut fired = 0;
         loop {
@@ -397,10 +402,15 @@ impl Core {
     }
 
     /// Runs up to `count` scheduled callbacks, each under `catch_unwind`.
+    #[inline]
     pub fn run_callbacks(&self, count: usize) -> u64 {
         if count == 0 {
             return 0;
         }
+        self.run_scheduled_callbacks(count)
+    }
+
+    fn run_scheduled_callbacks(&self, count: usize) -> u64 {
         let mut ran = 0;
         for _ in 0..count {
             let Some(slot) = self.callbacks.borrow_mut().pop_slot() else {
@@ -422,11 +432,13 @@ impl Core {
     }
 
     /// How many callbacks and tasks are ready right now: a turn's snapshot.
+    #[inline]
     pub fn ready_counts(&self) -> (usize, usize) {
         (self.callbacks.borrow().scheduled(), self.ready.len())
     }
 
     /// True if a turn run now would have something to do.
+    #[inline]
     pub fn has_ready_work(&self) -> bool {
         !self.ready.is_empty() || self.callbacks.borrow().scheduled() > 0
     }

@@ -369,15 +369,20 @@ impl EventLoop {
 
     /// Step 1: moves up to [`INJECT_BATCH`] messages from other threads
     /// onto the local queues.
+    #[inline]
     fn drain_injector(&mut self) {
         // Most turns find the injector empty. `is_empty` is two plain loads;
         // `try_recv` on an empty queue would also pay a full memory fence.
         // A message that lands just after this check is not lost: it is
         // taken next turn, and the loop never sleeps without re-checking
         // (`prepare_to_sleep`).
-        if self.inbox.is_empty() {
-            return;
+        if !self.inbox.is_empty() {
+            self.take_messages();
         }
+    }
+
+    /// Moves up to [`INJECT_BATCH`] waiting messages onto the local queues.
+    fn take_messages(&mut self) {
         let core = &self.core;
         for _ in 0..INJECT_BATCH {
             let Some(message) = self.inbox.try_recv() else {

@@ -122,6 +122,7 @@ impl<T> Inbox<T> {
     }
 
     /// True if no message is waiting.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

@@ -67,11 +67,15 @@ impl<T: 'static> Recipient<T> for ToJoinHandle {
 
 /// Runs `future` to its end, drops it, and hands the outcome to `recipient`.
 ///
-/// This is the *whole* task: the loop boxes `settle(future, recipient)`
-/// directly, with no `async` wrapper around it. A wrapper would hold the
-/// `settle` future as a local of its own while rustc also keeps the space of
-/// the moved-in value, so each layer would store the user's future once
-/// more (a 256-byte future cost 768 bytes per task with two layers).
+/// For `Core::spawn` and `Handle::spawn` this is the *whole* task: they box
+/// `settle(future, recipient)` directly, with no `async` wrapper around it.
+/// A wrapper would hold the `settle` future as a local of its own while
+/// rustc also keeps the space of the moved-in value, so each layer would
+/// store the user's future once more (with two layers, a live task with a
+/// 256-byte future cost 980 bytes; boxed directly, 697: see
+/// `docs/08-benchmarks.md`). `Handle::spawn_with`'s task is
+/// `run_remote_with`, which builds its future on the loop and then awaits
+/// this.
 pub(crate) async fn settle<F: Future, R: Recipient<F::Output>>(
     future: F,
     mut recipient: R,

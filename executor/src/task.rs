@@ -77,11 +77,12 @@ pub(crate) struct Task {
 /// A task's waker, kept in the two forms the loop needs.
 ///
 /// `shared` is the `Arc` the loop owns: it re-arms the `queued` flag before
-/// each poll and, when the task ends, is recycled for the next task if no
-/// clone of it survived. `std` is the same waker as a `std::task::Waker`,
-/// built once at spawn. A poll *moves* `std` out and lends it to the
-/// future by reference, so polling costs no reference-count traffic
-/// (cloning and dropping a `Waker` per poll are two atomic operations).
+/// each poll. `std` is the same waker as a `std::task::Waker`, built once
+/// with the pair. When the task ends, the pair is recycled for the next task
+/// if no clone of it survived (see [`into_reusable`](Self::into_reusable)),
+/// `std` included. A poll *moves* `std` out and lends it to the future by
+/// reference, so polling costs no reference-count traffic (cloning and
+/// dropping a `Waker` per poll are two atomic operations).
 pub(crate) struct TaskWakers {
     pub shared: Arc<TaskWaker<Message>>,
     pub std: Waker,

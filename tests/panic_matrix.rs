@@ -636,7 +636,7 @@ fn every_combination_is_contained_resolves_and_drops_everything_once() {
 
 // Regression test for a fixed bug: deliberate panics are lost (neither an outcome nor an
 // on_unhandled_panic report) in three places: (a) a remote task whose RemoteHandle was dropped
-// — run_remote completes into the orphaned Shared (remote_handle.rs, Completer::resolve); (b)
+// — the remote task completes into the orphaned Shared (remote_handle.rs, Completer::resolve); (b)
 // a Drop panic of an unrun submission — EventLoop::drop's `let _ = drop_caught(message)`; (c)
 // a local task that finished Panicked before the loop was dropped — Core::shutdown drops its
 // Finished outcome unreported and the JoinHandle reads LoopClosed

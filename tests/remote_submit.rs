@@ -332,7 +332,7 @@ fn stop_loop_policy_remote_task_panic_makes_run_return() {
     assert_eq!(exit, Ok(()));
 }
 
-// Regression test for a fixed bug: run_remote hands a panic to its Completer even when the
+// Regression test for a fixed bug: a remote task hands a panic to its Completer even when the
 // RemoteHandle was dropped (the task is detached): the payload is dropped with Shared, never
 // reported to on_unhandled_panic
 #[test]

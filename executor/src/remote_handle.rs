@@ -209,10 +209,15 @@ where
         drop(make);
         return recipient.deliver(Err(JoinError::Cancelled));
     }
-    match catch(make) {
-        Ok(future) => settle(future, recipient).await,
-        Err(payload) => recipient.deliver(Err(JoinError::Panicked(payload))),
-    }
+    // Bind the future first, then await: awaiting inside the `match` would
+    // keep the match's temporary alive across the await, one more copy of
+    // the future in this task's state (a 258-byte future: 872 bytes, 608
+    // this way).
+    let future = match catch(make) {
+        Ok(future) => future,
+        Err(payload) => return recipient.deliver(Err(JoinError::Panicked(payload))),
+    };
+    settle(future, recipient).await
 }
 
 /// The outcome of a task submitted from another thread with

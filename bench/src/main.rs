@@ -315,6 +315,41 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
 
+    /// Bytes on the heap per live looplet task, with this binary's counting
+    /// allocator: (bytes, allocations) per task.
+    fn looplet_footprint(n: usize, future_bytes: usize) -> (f64, f64) {
+        let mut live = live_tasks::looplet(n);
+        let ((), before, after) = alloc_count::measure(|| live.spawn_pending(n, future_bytes));
+        drop(live);
+        let per_task = |x: f64| x / n as f64;
+        (
+            per_task(after.live_bytes_since(&before) as f64),
+            per_task(after.allocations_since(&before) as f64),
+        )
+    }
+
+    /// A regression guard for docs/08's memory row (memory is deterministic,
+    /// unlike time, so it can be a test): a live task costs two allocations
+    /// (its future's box and its waker), and a bigger future costs at most
+    /// twice its size more — the floor without `unsafe` (see `settle`). A
+    /// layer of `async` around `settle` once made it three times.
+    #[test]
+    fn a_live_looplet_task_stores_its_future_at_most_twice() {
+        let n = 20_000;
+        let (small, small_allocations) = looplet_footprint(n, 0);
+        let (big, big_allocations) = looplet_footprint(n, 256);
+        assert!(
+            (small_allocations - 2.0).abs() < 0.01,
+            "{small_allocations}"
+        );
+        assert!((big_allocations - 2.0).abs() < 0.01, "{big_allocations}");
+        assert!(
+            big - small <= 2.0 * 256.0 + 16.0,
+            "{small} -> {big} bytes per task"
+        );
+        assert!(small <= 256.0, "{small} bytes per trivial task");
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));

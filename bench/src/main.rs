@@ -7,7 +7,8 @@
 //! prints one table: ns per operation per runtime, looplet's ratio to
 //! tokio_ct (or to the raw control), DESIGN.md's target and whether it is
 //! met; wake syscalls per remote submission; bytes and allocations per live
-//! task; spawn cost at 1M live tasks against 1K.
+//! task; spawn cost at 1M live tasks against 1K (sampled one runtime at a
+//! time, its 1K and 1M runners interleaved with each other).
 //!
 //! It writes the table to `docs/benchmarks.csv` and
 //! `docs/benchmarks-table.md` and draws `docs/benchmarks.svg`.
@@ -27,7 +28,7 @@ mod report;
 use looplet_bench::live_tasks::{self, FUTURE_SIZES};
 use looplet_bench::measure::{self, Sampled, Settings};
 use looplet_bench::runtimes;
-use looplet_bench::workloads;
+use looplet_bench::workloads::{self, live_spawn};
 use report::{Footprint, Meta, Table};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -105,8 +106,9 @@ fn main() -> ExitCode {
     let started = Instant::now();
 
     let mut sampled = Vec::new();
+    let growth = [live_spawn::AT_1K_LIVE, live_spawn::AT_1M_LIVE];
     for workload in workloads::all() {
-        if !args.selected(workload.name) {
+        if !args.selected(workload.name) || growth.iter().any(|g| g.name == workload.name) {
             continue;
         }
         eprintln!("== {}", workload.name);
@@ -114,6 +116,9 @@ fn main() -> ExitCode {
         sampled.extend(measure::sample_interleaved(&cases, &settings, |line| {
             eprintln!("   {line}")
         }));
+    }
+    if growth.iter().any(|g| args.selected(g.name)) {
+        sampled.extend(sample_growth(&growth, &settings));
     }
     let footprints = if args.selected("memory") {
         eprintln!("== memory: {LIVE_TASKS} pending tasks per runtime");
@@ -136,6 +141,24 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Spawn cost with 1K and with 1M live tasks, one runtime at a time: its
+/// two runners (and only theirs: no other runtime's million tasks in
+/// memory) are sampled interleaved with each other, so the growth can be
+/// read round by round, like every other ratio in the table.
+fn sample_growth(growth: &[workloads::Workload; 2], settings: &Settings) -> Vec<Sampled> {
+    let [at_1k, at_1m] = growth.map(|workload| (workload.cases)());
+    let mut sampled = Vec::new();
+    for (small, big) in at_1k.into_iter().zip(at_1m) {
+        eprintln!("== spawn growth, {}", small.runtime);
+        sampled.extend(measure::sample_interleaved(
+            &[small, big],
+            settings,
+            |line| eprintln!("   {line}"),
+        ));
+    }
+    sampled
 }
 
 /// Live-heap growth and allocations per pending task, per runtime and

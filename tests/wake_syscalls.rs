@@ -1,7 +1,8 @@
 //! Specifies when the loop's wake fd is written: never for loop-thread
 //! `call_soon`, once to wake a sleeping loop for `call_soon_threadsafe`, and
 //! (almost) never for a flood of `call_soon_threadsafe` against a busy loop,
-//! whose callbacks all run, in order per producer.
+//! whose callbacks all run, in order per producer — as counted by the loop
+//! and, from their own threads, by the producers (`Handle::wake_syscalls`).
 
 mod common;
 
@@ -130,10 +131,14 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
     let count = Arc::new(AtomicUsize::new(0));
     let go = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
+    // What each producer reads of the wake count, from its own thread,
+    // before and after its submissions, while the loop runs.
+    let (wakes_tx, wakes_rx) = mpsc::channel::<(u64, u64)>();
 
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let handle = handle.clone();
+            let wakes = wakes_tx.clone();
             let seen = Arc::clone(&seen);
             let count = Arc::clone(&count);
             let go = Arc::clone(&go);
@@ -143,6 +148,7 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
                 if !wait_for(BOUND, || go.load(Ordering::SeqCst)) {
                     return;
                 }
+                let wakes_before = handle.wake_syscalls();
                 for seq in 0..PER_PRODUCER {
                     let seen = Arc::clone(&seen);
                     let count = Arc::clone(&count);
@@ -153,6 +159,7 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
                         })
                         .unwrap();
                 }
+                let _ = wakes.send((wakes_before, handle.wake_syscalls()));
                 let _ = done.send(p);
             })
         })
@@ -205,4 +212,15 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
         "{} wake syscalls for {TOTAL} submissions",
         metrics.wake_syscalls
     );
+    // The producers saw the same counter from their side, while it ran.
+    assert_eq!(handle.wake_syscalls(), metrics.wake_syscalls);
+    for _ in 0..PRODUCERS {
+        let (before, after) = wakes_rx.recv_timeout(BOUND).expect("a producer's reading");
+        assert!(before <= after && after <= metrics.wake_syscalls);
+        assert!(
+            after - before <= u64::from(PER_PRODUCER) / 100,
+            "a producer counted {} wake syscalls for its {PER_PRODUCER} submissions",
+            after - before
+        );
+    }
 }

@@ -113,6 +113,27 @@ impl Handle {
     pub fn is_closed(&self) -> bool {
         self.injector.is_closed()
     }
+
+    /// How many times the loop's wake fd has been written so far — the one
+    /// counter of [`Metrics`](crate::Metrics) that lives on the cross-thread
+    /// side (`Metrics::wake_syscalls`), readable from any thread while the
+    /// loop runs: a producer can check that its submissions to a busy loop
+    /// cost (almost) no syscall.
+    ///
+    /// ```
+    /// let event_loop = looplet_executor::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// // A fresh loop has not run yet, so it counts as asleep: the first
+    /// // submission must wake it (its host may be waiting on its fd).
+    /// handle.call_soon_threadsafe(|| ()).unwrap();
+    /// handle.call_soon_threadsafe(|| ()).unwrap(); // already woken: no second write
+    /// assert_eq!(handle.wake_syscalls(), 1);
+    /// assert_eq!(event_loop.metrics().wake_syscalls, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wake_syscalls(&self) -> u64 {
+        self.injector.wake_syscalls()
+    }
 }
 
 impl fmt::Debug for Handle {

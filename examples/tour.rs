@@ -17,7 +17,9 @@ fn main() -> std::io::Result<()> {
     stop_4_remote_always_completes()?;
     stop_5_join_errors_are_values()?;
     println!("\nStill to come (later issues): spawn_blocking with a CancelToken (pitfall P3),");
-    println!("cancel_and_wait, task groups, and the benchmark table against tokio.");
+    println!("cancel_and_wait, and task groups.");
+    println!("\nHow fast, against tokio and the peers: `cargo run --release -p looplet-bench`");
+    println!("prints the table (about two minutes); the last run is in docs/08-benchmarks.md.");
     println!("\nNext: read README.md, then docs/01-architecture.md.");
     Ok(())
 }

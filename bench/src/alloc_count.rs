@@ -6,7 +6,8 @@
 //! This is the one `unsafe` item of the benches: implementing `GlobalAlloc`
 //! is `unsafe impl` by definition. Every method forwards to `System` with
 //! the caller's arguments unchanged, so it upholds exactly the contract
-//! `System` upholds; the counting itself is safe code on atomics.
+//! `System` upholds; the counting itself is safe code on thread-local
+//! `Cell`s. Miri runs this module's tests (`.ci/run`).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -162,5 +163,18 @@ mod tests {
         // Not counting any more.
         drop(Box::new(1u64));
         assert_eq!(Snapshot::now(), after);
+    }
+
+    #[test]
+    fn a_reallocation_counts_as_a_free_and_an_allocation() {
+        let (grown, before, after) = measure(|| {
+            let mut bytes = Vec::<u8>::with_capacity(8);
+            bytes.reserve_exact(64); // len 0: room for exactly 64
+            bytes
+        });
+        assert_eq!(grown.capacity(), 64);
+        assert_eq!(after.allocations_since(&before), 2);
+        assert_eq!(after.bytes_freed - before.bytes_freed, 8);
+        assert_eq!(after.live_bytes_since(&before), 64);
     }
 }

@@ -98,32 +98,6 @@ impl Default for Parker {
     }
 }
 
-/// A runtime-neutral `yield_now` for runtimes without one of their own:
-/// wake yourself, return `Pending` once.
-#[derive(Debug, Default)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct YieldNow {
-    yielded: bool,
-}
-
-/// Yields once to the executor (see [`YieldNow`]).
-pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
 /// A future of exactly `N` bytes that never completes: a live, pending task
 /// whose future has a known size.
 #[derive(Debug)]

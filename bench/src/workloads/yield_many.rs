@@ -8,10 +8,12 @@
 //! `NUM_YIELD = 1_000`); async-executor's `executor::yield_now` is the same
 //! with 300 × 300. Each runtime yields with its own `yield_now` where it has
 //! one (`looplet::yield_now`, `tokio::task::yield_now` — which defers the
-//! wake to the driver's next turn, a real part of tokio's cost), and with
-//! the neutral [`crate::common::yield_now`] otherwise.
+//! wake to the driver's next turn, a real part of tokio's cost). The two
+//! without one use `looplet::yield_now` too: it is runtime-neutral (it wakes
+//! its own waker and returns `Pending` once; it needs no looplet loop), so
+//! they run exactly the code looplet's tasks run.
 
-use crate::common::{yield_now, Timed};
+use crate::common::Timed;
 use crate::runtimes::{self, AsyncExecutorLocal, BlockOn, FuturesLocalPool, TokioLocalSet};
 use crate::workloads::{per_runtime, Workload};
 use crate::{looplet, Case};
@@ -101,7 +103,7 @@ fn async_executor_local(rt: &mut AsyncExecutorLocal) {
             .map(|_| {
                 ex.spawn(async {
                     for _ in 0..NUM_YIELD {
-                        yield_now().await;
+                        looplet::yield_now().await;
                     }
                 })
             })
@@ -120,7 +122,7 @@ fn futures_localpool(rt: &mut FuturesLocalPool) {
                 spawner
                     .spawn_local_with_handle(async {
                         for _ in 0..NUM_YIELD {
-                            yield_now().await;
+                            looplet::yield_now().await;
                         }
                     })
                     .unwrap()

@@ -1,6 +1,6 @@
 //! Small runtime-neutral pieces the workloads share: the bounded wait, a
-//! neutral `yield_now`, a pending future of a chosen size, and the generic
-//! runner of workloads that run on the calling thread.
+//! pending future of a chosen size, and the generic runner of workloads that
+//! run on the calling thread.
 
 use crate::Runner;
 use std::cell::Cell;

@@ -342,3 +342,232 @@ fn the_loop_fd_turns_readable_on_a_remote_call_and_is_consumed_by_the_next_host_
         "the host call consumed the wake: a host polling the fd must not spin"
     );
 }
+
+// ----- a stop ends one driving call, then is consumed -----------------------
+
+#[test]
+fn a_stop_ends_the_next_turn_only_and_later_turns_sleep_again() {
+    let mut event_loop = EventLoop::new().unwrap();
+    event_loop.handle().stop();
+    let stopped = event_loop.turn(Some(Duration::from_millis(1)));
+    assert!(stopped.stopped, "the stop ended this turn: {stopped:?}");
+    assert_eq!(
+        event_loop.metrics().parks,
+        0,
+        "a stopping turn does not sleep"
+    );
+    for _ in 0..3 {
+        let tick = event_loop.turn(Some(Duration::from_millis(1)));
+        assert!(!tick.stopped, "the stop was consumed: {tick:?}");
+    }
+    assert_eq!(
+        event_loop.metrics().parks,
+        3,
+        "every later idle turn sleeps its timeout instead of spinning"
+    );
+}
+
+#[test]
+fn a_stop_ends_exactly_one_call_of_each_driving_kind() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let _busy = event_loop.spawn(async {
+        loop {
+            yield_now().await;
+        }
+    });
+
+    event_loop.stop();
+    let tick = event_loop.run_until_stalled();
+    assert!(tick.stopped && tick.turns == 1, "{tick:?}");
+
+    event_loop.handle().stop();
+    let tick = event_loop.run_for(BOUND);
+    assert!(tick.stopped && tick.turns == 1, "{tick:?}");
+    let tick = event_loop.run_for(Duration::from_millis(5));
+    assert!(!tick.stopped && tick.turns > 1, "consumed: {tick:?}");
+
+    event_loop.stop();
+    event_loop.run(); // returns after one turn, consuming the stop
+    let tick = event_loop.turn(Some(Duration::ZERO));
+    assert!(!tick.stopped, "run consumed it: {tick:?}");
+}
+
+#[test]
+fn a_stop_made_during_a_host_call_ends_that_call_and_not_the_next() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    event_loop.call_soon(move || handle.stop());
+    let tick = event_loop.run_until_stalled();
+    assert!(tick.stopped, "{tick:?}");
+    let parks = event_loop.metrics().parks;
+    let tick = event_loop.turn(Some(Duration::from_millis(1)));
+    assert!(!tick.stopped);
+    assert_eq!(event_loop.metrics().parks, parks + 1, "it slept again");
+}
+
+// ----- run_for keeps its budget inside a turn -------------------------------
+
+/// Spins for `d` (a stand-in for real work a callback or poll does).
+fn busy_for(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn run_for_checks_its_budget_inside_a_turn_and_runs_the_rest_next_call_in_order() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let ran = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    const N: usize = 200;
+    for i in 0..N {
+        let ran = std::rc::Rc::clone(&ran);
+        event_loop.call_soon(move || {
+            busy_for(Duration::from_micros(100));
+            ran.borrow_mut().push(i);
+        });
+    }
+    // Each callback takes at least 100 µs, so a 1 ms budget fits at most 10
+    // before the check that stops it (and at least 1).
+    let first = event_loop.run_for(Duration::from_millis(1));
+    assert!(
+        (1..=10).contains(&first.callbacks),
+        "one turn ran its whole snapshot past the budget: {first:?}"
+    );
+    assert_eq!(first.turns, 1, "{first:?}");
+    let mut calls = 1;
+    while ran.borrow().len() < N {
+        let tick = event_loop.run_for(Duration::from_millis(1));
+        assert!(tick.callbacks >= 1, "every call makes progress: {tick:?}");
+        calls += 1;
+        assert!(calls <= N, "no progress");
+    }
+    assert_eq!(
+        *ran.borrow(),
+        (0..N).collect::<Vec<_>>(),
+        "nothing lost, in order"
+    );
+}
+
+#[test]
+fn run_for_checks_its_budget_between_task_polls_and_polls_the_rest_first_next_call() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let trace = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    for i in 0..50 {
+        let trace = std::rc::Rc::clone(&trace);
+        let _task = event_loop.spawn(async move {
+            busy_for(Duration::from_micros(100));
+            trace.borrow_mut().push(format!("task {i}"));
+        });
+    }
+    let first = event_loop.run_for(Duration::from_millis(1));
+    assert!((1..=10).contains(&first.polls), "{first:?}");
+    // Work made ready after the cut waits behind what the cut left over.
+    let t = std::rc::Rc::clone(&trace);
+    event_loop.call_soon(move || t.borrow_mut().push("late callback".into()));
+    while event_loop.run_for(Duration::from_millis(1)).polls > 0 {}
+    event_loop.run_until_stalled();
+    let events = trace.borrow().clone();
+    let mut expected: Vec<String> = (0..50).map(|i| format!("task {i}")).collect();
+    expected.push("late callback".into());
+    assert_eq!(events, expected);
+}
+
+// ----- a message with no work does not make turn(None) block -----------------
+
+#[test]
+fn a_turn_after_next_deadline_said_now_never_blocks_on_a_message_with_no_work() {
+    let mut event_loop = EventLoop::new().unwrap();
+    // A block_on root waker that outlives its call, woken from another
+    // thread between calls, sends a message that carries no work.
+    let waker = event_loop.block_on(std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(cx.waker().clone())
+    }));
+    thread::spawn(move || waker.wake()).join().unwrap();
+    let deadline = event_loop.next_deadline().expect("a message is waiting");
+    assert!(deadline <= Instant::now());
+    let watchdog = common::Watchdog::new(event_loop.handle(), Duration::from_secs(2));
+    event_loop.turn(None);
+    assert!(
+        !watchdog.fired(),
+        "turn(None) blocked after next_deadline said now"
+    );
+    assert_eq!(event_loop.next_deadline(), None, "and nothing is left");
+}
+
+#[test]
+fn a_turn_after_next_deadline_said_now_never_blocks_on_a_panic_report() {
+    let reports = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&reports);
+    let mut event_loop = EventLoop::builder()
+        .on_unhandled_panic(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let remote = event_loop.handle().spawn(async { panic!("unread") });
+    event_loop.run_until_stalled();
+    // Dropped unread on another thread: the panic is sent back to the loop.
+    thread::spawn(move || drop(remote)).join().unwrap();
+    assert!(event_loop.next_deadline().unwrap() <= Instant::now());
+    let watchdog = common::Watchdog::new(event_loop.handle(), Duration::from_secs(2));
+    event_loop.turn(None);
+    assert!(
+        !watchdog.fired(),
+        "turn(None) blocked after next_deadline said now"
+    );
+    assert_eq!(
+        reports.load(Ordering::SeqCst),
+        1,
+        "the report reached the hook"
+    );
+}
+
+// ----- host timeouts in whole milliseconds ----------------------------------
+
+#[test]
+fn host_timeout_rounds_a_sub_millisecond_remainder_up_so_a_host_never_spins() {
+    let mut event_loop = EventLoop::new().unwrap();
+    assert_eq!(
+        event_loop.host_timeout(),
+        None,
+        "nothing to do: sleep until woken"
+    );
+    let fired = std::rc::Rc::new(std::cell::Cell::new(false));
+    let f = std::rc::Rc::clone(&fired);
+    event_loop.call_later(Duration::from_micros(1_300), move || f.set(true));
+    let timeout = event_loop.host_timeout().unwrap();
+    assert_eq!(timeout.subsec_nanos() % 1_000_000, 0, "{timeout:?}");
+    assert!(timeout >= Duration::from_millis(1), "{timeout:?}");
+    // A host sleeping exactly that long then finds the timer due.
+    thread::sleep(timeout);
+    let tick = event_loop.run_until_stalled();
+    assert!(
+        fired.get(),
+        "the timer was due after host_timeout: {tick:?}"
+    );
+    event_loop.call_soon(|| ());
+    assert_eq!(
+        event_loop.host_timeout(),
+        Some(Duration::ZERO),
+        "work is ready"
+    );
+}
+
+#[test]
+fn run_for_and_turn_accept_duration_max() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let _task = event_loop.spawn(async {});
+    let tick = event_loop.run_for(Duration::MAX);
+    assert_eq!(tick.polls, 1, "ran until stalled: {tick:?}");
+    let handle = event_loop.handle();
+    let submitter = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        handle.call_soon_threadsafe(|| ()).unwrap();
+    });
+    let watchdog = common::Watchdog::new(event_loop.handle(), BOUND);
+    let tick = event_loop.turn(Some(Duration::MAX));
+    assert!(!watchdog.fired());
+    assert_eq!(tick.callbacks, 1, "woken by the submission: {tick:?}");
+    submitter.join().unwrap();
+}

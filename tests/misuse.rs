@@ -223,3 +223,164 @@ fn handle_stop_after_the_loop_is_dropped_is_harmless() {
     handle.stop();
     assert!(handle.is_closed());
 }
+
+// ----- a blocking wait on the loop's own thread ------------------------------
+
+#[test]
+fn remote_handle_wait_on_the_idle_loop_thread_panics_with_advice_instead_of_hanging() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let remote = event_loop.handle().spawn(async { 7 });
+    let message = expect_panic(move || remote.wait());
+    assert!(message.contains("never end"), "{message}");
+    assert!(message.contains(".await"), "{message}");
+    assert!(message.contains("EventLoop::block_on"), "{message}");
+    // The loop is fine and the handle usable the advised way.
+    let remote = event_loop.handle().spawn(async { 8 });
+    assert_eq!(event_loop.block_on(remote).unwrap(), 8);
+}
+
+#[test]
+fn remote_handle_wait_inside_a_task_of_its_loop_panics_with_advice() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let task = event_loop.spawn(async {
+        let remote = Handle::current().spawn(async { 1 });
+        remote.wait()
+    });
+    let err = event_loop.block_on(task).unwrap_err();
+    let message = err.panic_message().unwrap();
+    assert!(message.contains("RemoteHandle::wait"), "{message}");
+    assert!(message.contains(".await"), "{message}");
+}
+
+#[test]
+fn remote_handle_wait_timeout_on_the_loop_thread_panics_instead_of_blocking_the_loop() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let remote = event_loop.handle().spawn(async { 3 });
+    let message = expect_panic(|| remote.wait_timeout(Duration::from_secs(30)));
+    assert!(message.contains("RemoteHandle::wait_timeout"), "{message}");
+    assert!(
+        remote.wait_timeout(Duration::ZERO).is_none(),
+        "a zero timeout only looks"
+    );
+    event_loop.run_until_stalled();
+    // Finished: the loop thread may collect it, even with a long timeout.
+    assert_eq!(remote.wait_timeout(Duration::MAX).unwrap().unwrap(), 3);
+}
+
+#[test]
+fn remote_handle_wait_on_the_loop_thread_after_the_task_finished_returns_its_outcome() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let remote = event_loop.handle().spawn(async { 5 });
+    event_loop.run_until_stalled();
+    assert_eq!(remote.wait().unwrap(), 5);
+}
+
+#[test]
+fn remote_handle_wait_on_another_thread_still_blocks_until_the_loop_runs_it() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let remote = handle.spawn(async { 9 });
+        let outcome = remote.wait_timeout(BOUND);
+        handle.stop();
+        tx.send(()).unwrap();
+        outcome
+    });
+    event_loop.run();
+    rx.recv_timeout(BOUND).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap().unwrap(), 9);
+}
+
+// ----- advice that exists ---------------------------------------------------
+
+#[test]
+fn every_outside_a_loop_panic_names_an_api_that_exists() {
+    let cases: [(&str, String, &[&str]); 7] = [
+        (
+            "spawn",
+            expect_panic(|| looplet::spawn(async {})),
+            &["EventLoop::spawn", "Handle::spawn"],
+        ),
+        (
+            "spawn_named",
+            expect_panic(|| looplet::spawn_named("x", async {})),
+            &["EventLoop::spawn_named"],
+        ),
+        (
+            "call_soon",
+            expect_panic(|| looplet::call_soon(|| {})),
+            &["EventLoop::call_soon", "Handle::call_soon_threadsafe"],
+        ),
+        (
+            "call_later",
+            expect_panic(|| looplet::call_later(Duration::from_millis(1), || {})),
+            &["EventLoop::call_later"],
+        ),
+        (
+            "call_at",
+            expect_panic(|| looplet::call_at(std::time::Instant::now(), || {})),
+            &["EventLoop::call_at"],
+        ),
+        (
+            "Handle::current",
+            expect_panic(Handle::current),
+            &["EventLoop::handle"],
+        ),
+        (
+            "sleep",
+            expect_panic(|| {
+                let mut sleep = Box::pin(looplet::sleep(Duration::from_millis(1)));
+                poll_once(&mut sleep)
+            }),
+            &["EventLoop::block_on", "EventLoop::spawn", "looplet::spawn"],
+        ),
+    ];
+    for (what, message, advice) in cases {
+        assert!(
+            message.contains("outside a running loop"),
+            "{what}: {message}"
+        );
+        for api in advice {
+            assert!(
+                message.contains(api),
+                "{what}: should advise {api}: {message}"
+            );
+        }
+        // Advice in the old style named methods that do not exist.
+        assert!(!message.contains("loop."), "{what}: {message}");
+    }
+}
+
+// ----- the loop dropped by the destructor of a task being aborted -------------
+
+#[test]
+fn aborting_a_task_whose_future_drops_the_event_loop_does_not_panic() {
+    /// Drops the loop it shares when dropped itself.
+    struct DropsTheLoop(Rc<RefCell<Option<EventLoop>>>);
+    impl Drop for DropsTheLoop {
+        fn drop(&mut self) {
+            let event_loop = self.0.borrow_mut().take();
+            drop(event_loop);
+        }
+    }
+    let shared = Rc::new(RefCell::new(Some(EventLoop::new().unwrap())));
+    let killer = DropsTheLoop(Rc::clone(&shared));
+    let task = shared.borrow().as_ref().unwrap().spawn(async move {
+        let _killer = killer;
+        std::future::pending::<()>().await
+    });
+    let (guard, flag) = drop_guard();
+    let other = shared.borrow().as_ref().unwrap().spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
+    task.abort(); // drops the future, which drops the loop
+    assert!(shared.borrow().is_none(), "the loop is gone");
+    assert!(
+        flag.is_dropped(),
+        "the loop's other tasks were dropped with it"
+    );
+    assert!(task.is_finished());
+    assert!(other.is_finished());
+}

@@ -339,3 +339,123 @@ fn stop_loop_policy_applies_to_remote_tasks_too() {
     let err = remote.wait_timeout(BOUND).expect("resolved").unwrap_err();
     assert_eq!(err.panic_message(), Some("remote stop"));
 }
+
+#[test]
+fn propagate_policy_reports_a_named_task_by_its_name() {
+    let mut event_loop = EventLoop::builder()
+        .panic_policy(PanicPolicy::Propagate)
+        .build()
+        .unwrap();
+    let _ui = event_loop.spawn_named("ui", async { panic!("x") });
+    let message = expect_panic(|| event_loop.run_until_stalled());
+    assert_eq!(message, "ui panicked: x");
+    let _free = event_loop.spawn(async {
+        let _named = looplet::spawn_named("worker", async { panic!("y") });
+    });
+    let message = expect_panic(|| event_loop.run_until_stalled());
+    assert_eq!(message, "worker panicked: y");
+}
+
+#[test]
+fn propagate_policy_hands_back_to_the_host_once_per_call() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hook_calls = Arc::new(AtomicUsize::new(0));
+    let h = Arc::clone(&hook_calls);
+    let mut event_loop = EventLoop::builder()
+        .panic_policy(PanicPolicy::Propagate)
+        .on_unhandled_panic(|_| {})
+        .wake_hook(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    // Work still pending at the hand-back: the loop claims one wake for it.
+    let _busy = event_loop.spawn(async {
+        loop {
+            yield_now().await;
+        }
+    });
+    for call in 0..3 {
+        let _bad = event_loop.spawn(async { panic!("boom") });
+        let before = (
+            hook_calls.load(Ordering::SeqCst),
+            event_loop.metrics().wake_syscalls,
+        );
+        let message = match call {
+            0 => expect_panic(|| event_loop.turn(Some(Duration::ZERO))),
+            1 => expect_panic(|| event_loop.run_until_stalled()),
+            _ => expect_panic(|| event_loop.run_for(Duration::from_millis(1))),
+        };
+        assert!(message.contains("boom"), "{message}");
+        let after = (
+            hook_calls.load(Ordering::SeqCst),
+            event_loop.metrics().wake_syscalls,
+        );
+        assert_eq!(
+            after.0 - before.0,
+            1,
+            "call {call}: wake hook calls for one hand-back"
+        );
+        assert_eq!(
+            after.1 - before.1,
+            1,
+            "call {call}: wake syscalls for one hand-back"
+        );
+    }
+}
+
+#[test]
+fn stop_loop_policy_ends_one_host_call_only() {
+    let (mut event_loop, _reports) = loop_with_hook(PanicPolicy::StopLoop);
+    let _bad = event_loop.spawn(async { panic!("stop me") });
+    let tick = event_loop.turn(Some(Duration::ZERO));
+    assert!(tick.stopped, "{tick:?}");
+    let parks = event_loop.metrics().parks;
+    for _ in 0..3 {
+        let tick = event_loop.turn(Some(Duration::from_millis(1)));
+        assert!(!tick.stopped, "{tick:?}");
+    }
+    assert_eq!(
+        event_loop.metrics().parks,
+        parks + 3,
+        "later turns sleep again"
+    );
+}
+
+/// A value whose `Drop` panics: the closure of a cancelled callback.
+struct PanicsOnDrop(&'static str);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+#[test]
+fn cancelling_a_callback_contains_a_panic_in_its_drop_and_reports_it_like_abort() {
+    let (event_loop, reports) = loop_with_hook(PanicPolicy::Continue);
+    let guard = PanicsOnDrop("callback drop boom");
+    let callback = event_loop.call_soon(move || drop(guard));
+    assert!(callback.cancel(), "it had not run yet");
+    let guard = PanicsOnDrop("timer callback drop boom");
+    let later = event_loop.call_later(Duration::from_secs(60), move || drop(guard));
+    assert!(later.cancel());
+    // The same panic in an aborted task's future, for comparison.
+    let guard = PanicsOnDrop("future drop boom");
+    let task = event_loop.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
+    task.abort();
+    let reports = reports.borrow();
+    let messages: Vec<&str> = reports.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "callback drop boom",
+            "timer callback drop boom",
+            "future drop boom"
+        ]
+    );
+}

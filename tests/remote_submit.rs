@@ -1093,3 +1093,24 @@ fn stop_during_block_on_does_not_make_the_loop_spin() {
         "block_on kept turning without sleeping after Handle::stop: {turns} turns"
     );
 }
+
+#[test]
+fn wait_timeout_accepts_duration_max_on_finished_and_pending_handles() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let finished = event_loop.handle().spawn(async { 1 });
+    event_loop.run_until_stalled();
+    assert_eq!(finished.wait_timeout(Duration::MAX).unwrap().unwrap(), 1);
+
+    let handle = event_loop.handle();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let remote = handle.spawn(async { 2 });
+        let outcome = remote.wait_timeout(Duration::MAX);
+        handle.stop();
+        tx.send(()).unwrap();
+        outcome
+    });
+    event_loop.run();
+    rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap().unwrap(), 2);
+}

@@ -221,3 +221,34 @@ fn task_ids_are_distinct_for_live_tasks() {
     assert_ne!(a.id(), b.id());
     assert_ne!(a.id().slot(), b.id().slot());
 }
+
+#[test]
+fn looplet_run_runs_a_future_on_a_fresh_loop_and_returns_its_output() {
+    let (guard, flag) = common::drop_guard();
+    let answer = looplet::run(async move {
+        let _left_running = looplet::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+        let child = looplet::spawn(async { 40 });
+        looplet::sleep(Duration::from_millis(1)).await;
+        child.await.unwrap() + 2
+    });
+    assert_eq!(answer, 42);
+    assert!(
+        flag.is_dropped(),
+        "the loop, and the task left on it, are gone"
+    );
+    assert_eq!(
+        looplet::run(async { "again" }),
+        "again",
+        "each call is a fresh loop"
+    );
+}
+
+#[test]
+fn looplet_run_inside_a_running_loop_panics_about_nesting() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let message = common::expect_panic(|| event_loop.block_on(async { looplet::run(async {}) }));
+    assert!(message.contains("nested"), "{message}");
+}

@@ -295,3 +295,32 @@ fn a_sleeping_task_aborted_by_the_host_between_turns_leaves_no_timer() {
     assert_eq!(event_loop.next_deadline(), None);
     assert!(event_loop.block_on(task).unwrap_err().is_cancelled());
 }
+
+#[test]
+fn duration_max_is_accepted_everywhere_a_timer_takes_a_duration() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let never = event_loop.call_later(Duration::MAX, || panic!("must never run"));
+    let t = event_loop.spawn(async {
+        let never_free = looplet::call_later(Duration::MAX, || panic!("must never run"));
+        let quick = timeout(Duration::MAX, async { 5 }).await;
+        let mut ticks = interval(Duration::MAX);
+        ticks.tick().await; // the first tick is at once
+        let second = timeout(ms(5), ticks.tick()).await;
+        let slept = timeout(ms(5), sleep(Duration::MAX)).await;
+        (never_free.cancel(), quick, second.is_err(), slept)
+    });
+    let (cancelled, quick, second_pending, slept) = event_loop.block_on(t).unwrap();
+    assert!(cancelled);
+    assert_eq!(quick, Ok(5));
+    assert!(
+        second_pending,
+        "the second tick of a Duration::MAX interval never comes"
+    );
+    assert_eq!(slept, Err(Elapsed));
+    let far = event_loop
+        .next_deadline()
+        .expect("the Duration::MAX callback's timer");
+    assert!(far > Instant::now() + Duration::from_secs(3600 * 24 * 365));
+    assert!(never.cancel());
+    assert_eq!(event_loop.next_deadline(), None);
+}

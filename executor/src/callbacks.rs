@@ -91,10 +91,14 @@ impl CallbackHandle {
         if let Some(timer) = self.timer {
             let _ = core.timers.borrow_mut().cancel(timer);
         }
-        // The closure is user code: drop it outside the borrow.
-        let cancelled = callback.is_some();
-        drop(callback);
-        cancelled
+        let Some(callback) = callback else {
+            return false;
+        };
+        // The closure's captures are user code: dropped outside the borrow,
+        // with a panic in their `Drop` reported like one in an aborted
+        // task's future, never propagated to the caller.
+        core.drop_user_value(|| "a callback (while cancelling it)".into(), callback);
+        true
     }
 }
 

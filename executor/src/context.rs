@@ -49,14 +49,14 @@ pub(crate) fn try_current() -> Option<Rc<Core>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
-/// The current loop; panics with advice when there is none.
+/// The current loop; panics when there is none, with `instead`: advice
+/// that names what to use in its place (an API that exists, always).
 #[track_caller]
-pub(crate) fn current(what: &str) -> Rc<Core> {
+pub(crate) fn current(what: &str, instead: &str) -> Rc<Core> {
     try_current().unwrap_or_else(|| {
         panic!(
-            "looplet::{what} called outside a running loop: call it from inside a task \
-             or callback, or use the EventLoop method (loop.{what}(..)) or a Handle \
-             from another thread"
+            "{what} outside a running loop (only a task or callback \
+             of a running loop has a current loop); {instead}"
         )
     })
 }

@@ -34,6 +34,9 @@ const WAKER_POOL_MAX: usize = 1024;
 
 pub(crate) struct Core {
     pub loop_id: u64,
+    /// The thread the loop belongs to (`EventLoop` is `!Send`): a
+    /// `RemoteHandle` refuses to block it, since the loop could never run.
+    pub loop_thread: std::thread::ThreadId,
     pub injector: Arc<Injector<Message>>,
     pub ready: Rc<ReadyQueue>,
     pub tasks: RefCell<Slab<Task>>,
@@ -61,6 +64,7 @@ impl Core {
     ) -> Self {
         Core {
             loop_id,
+            loop_thread: std::thread::current().id(),
             injector,
             ready: Rc::new(ReadyQueue::new()),
             tasks: RefCell::new(Slab::new()),
@@ -83,7 +87,7 @@ impl Core {
     }
 
     pub fn handle(&self) -> Handle {
-        Handle::new(Arc::clone(&self.injector))
+        Handle::new(Arc::clone(&self.injector), self.loop_thread)
     }
 
     // ----- spawning -------------------------------------------------------
@@ -129,6 +133,13 @@ impl Core {
         // A new task starts queued (its waker's `queued` flag is set).
         self.ready.push(id);
         id
+    }
+
+    /// The name of task `generation` for a report, while it is still in the
+    /// slab: its given name, or `task #N`.
+    fn label(&self, generation: u64) -> String {
+        let name = self.names.borrow().get(&generation).cloned();
+        task_label(generation, name)
     }
 
     /// Removes and returns the name of task `generation`, if it has one.
@@ -235,12 +246,17 @@ impl Core {
     /// loop — a `Sleep` cancelling its timer — work even when `abort()` is
     /// called by the host between turns.
     fn drop_future(self: &Rc<Self>, id: TaskId, future: BoxFuture) {
-        let dropped = crate::context::as_current_if_none(self, || drop_caught(future));
+        let what = || format!("{} (while dropping it)", self.label(id.generation()));
+        self.drop_user_value(what, future);
+    }
+
+    /// Drops a user value the loop was asked to discard (an aborted task's
+    /// future, a cancelled callback) with this loop current; a panic in its
+    /// `Drop` is reported as `what()` (built only then), never propagated.
+    pub fn drop_user_value<T>(self: &Rc<Self>, what: impl FnOnce() -> String, value: T) {
+        let dropped = crate::context::as_current_if_none(self, || drop_caught(value));
         if let Err(payload) = dropped {
-            self.report_unhandled(
-                &format!("task #{} (while dropping it)", id.generation()),
-                payload,
-            );
+            self.report_unhandled(&what(), payload);
         }
     }
 
@@ -248,13 +264,20 @@ impl Core {
     /// a detached task, removes it at once.
     pub fn finish(&self, id: TaskId, outcome: Outcome) {
         if let Err(JoinError::Panicked(payload)) = &outcome {
-            self.note_task_panic(
-                &format!("task #{}", id.generation()),
-                panic_message(payload),
-            );
+            self.note_task_panic(&self.label(id.generation()), panic_message(payload));
         }
         let mut tasks = self.tasks.borrow_mut();
-        let task = &mut tasks[id.slot()];
+        let Some(task) = tasks
+            .get_mut(id.slot())
+            .filter(|task| task.generation == id.generation())
+        else {
+            // The task's own destructor dropped the loop (`abort()` drops the
+            // future between turns), and the shutdown removed the task: no
+            // handle can collect the outcome any more (it reads `LoopClosed`).
+            drop(tasks);
+            self.discard_outcome(|| task_label(id.generation(), None), outcome);
+            return;
+        };
         match &mut task.joiner {
             Joiner::Handle(join_waker) => {
                 let join_waker = join_waker.take();
@@ -401,19 +424,25 @@ impl Core {
         fired
     }
 
-    /// Runs up to `count` scheduled callbacks, each under `catch_unwind`.
+    /// Runs up to `count` scheduled callbacks, each under `catch_unwind`,
+    /// stopping early once `until` has passed (checked after each one).
+    /// Returns how many ran and how many of the `count` queue slots are left
+    /// (only a stop at `until` leaves any).
     #[inline]
-    pub fn run_callbacks(&self, count: usize) -> u64 {
+    pub fn run_callbacks(&self, count: usize, until: Option<Instant>) -> (u64, usize) {
         if count == 0 {
-            return 0;
+            return (0, 0);
         }
-        self.run_scheduled_callbacks(count)
+        self.run_scheduled_callbacks(count, until)
     }
 
-    fn run_scheduled_callbacks(&self, count: usize) -> u64 {
+    fn run_scheduled_callbacks(&self, count: usize, until: Option<Instant>) -> (u64, usize) {
         let mut ran = 0;
-        for _ in 0..count {
+        let mut left = count;
+        while left > 0 {
+            left -= 1;
             let Some(slot) = self.callbacks.borrow_mut().pop_slot() else {
+                left = 0;
                 break;
             };
             let Some(callback) = slot else {
@@ -424,11 +453,14 @@ impl Core {
                 bump(&self.counters.panics);
                 self.report_unhandled("callback", payload);
             }
+            if until.is_some_and(|end| Instant::now() >= end) {
+                break;
+            }
         }
         self.counters
             .callbacks_run
             .set(self.counters.callbacks_run.get() + ran);
-        ran
+        (ran, left)
     }
 
     /// How many callbacks and tasks are ready right now: a turn's snapshot.

@@ -34,6 +34,7 @@
 
 use crate::builder::Builder;
 use crate::callbacks::CallbackHandle;
+use crate::clock::{deadline_after, host_timeout};
 use crate::context;
 use crate::core::Core;
 use crate::handle::Handle;
@@ -75,7 +76,12 @@ pub struct Tick {
     pub callbacks: u64,
     /// When the loop next has work: `Some(now or earlier)` if it is ready
     /// already, the next timer's deadline, or `None` (only a wake will do).
+    /// A host sleeping in a millisecond poller uses
+    /// [`EventLoop::host_timeout`] instead (rounded up).
     pub next_deadline: Option<Instant>,
+    /// A stop request ended this call (and was consumed by it): `stop()`,
+    /// `Handle::stop()`, or a panic under `PanicPolicy::StopLoop`.
+    pub stopped: bool,
 }
 
 impl Tick {
@@ -88,6 +94,7 @@ impl Tick {
         self.turns += other.turns;
         self.polls += other.polls;
         self.callbacks += other.callbacks;
+        self.stopped |= other.stopped;
     }
 }
 
@@ -116,6 +123,10 @@ pub struct EventLoop {
     poll: mio::Poll,
     events: mio::Events,
     name: Option<String>,
+    /// What is left of a turn's snapshot (callback slots, ready tasks) that
+    /// `run_for`'s budget cut short; the next turn runs it before anything
+    /// that became ready later.
+    rest_of_snapshot: Option<(usize, usize)>,
 }
 
 impl EventLoop {
@@ -144,6 +155,7 @@ impl EventLoop {
             poll,
             events: mio::Events::with_capacity(64),
             name: builder.name,
+            rest_of_snapshot: None,
         })
     }
 
@@ -172,9 +184,11 @@ impl EventLoop {
     }
 
     /// Runs `callback` after `delay`.
+    /// `Duration::MAX` means "never" (the callback waits until cancelled or
+    /// the loop is dropped).
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        self.core
-            .call_at(self.core.now() + delay, Box::new(callback))
+        let deadline = deadline_after(self.core.now(), delay);
+        self.core.call_at(deadline, Box::new(callback))
     }
 
     /// Runs `callback` at `deadline`.
@@ -182,7 +196,12 @@ impl EventLoop {
         self.core.call_at(deadline, Box::new(callback))
     }
 
-    /// Asks `run` to return after the current turn.
+    /// Asks the loop to stop: the driving call running now, or else the next
+    /// one (`run`, `turn`, `run_until_stalled`, `run_for`), returns after its
+    /// current turn, and the request is consumed. So a host that stops its
+    /// loop once can drive it again later; its `Tick` says `stopped`.
+    /// `block_on` does not end on a stop (it waits for its future) and leaves
+    /// the request for the next call.
     pub fn stop(&self) {
         self.core.stop_requested.set(true);
     }
@@ -194,12 +213,38 @@ impl EventLoop {
 
     /// When the loop next has work, for a host loop's own timer: now (or
     /// earlier) if something is ready, the next timer's deadline, or `None`.
+    ///
+    /// "Ready" includes a message from another thread that turns out to
+    /// carry no work (a stale wake, say); the next driving call then takes
+    /// it and returns without sleeping, so trusting this never blocks.
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.core.has_ready_work() || !self.inbox.is_empty() {
             Some(self.core.now())
         } else {
             self.core.next_timer()
         }
+    }
+
+    /// How long a host may sleep before it must drive the loop again:
+    /// [`next_deadline`](Self::next_deadline) as a timeout, `Some(ZERO)` when
+    /// work is ready, `None` when only a wake (the loop's fd, the wake hook)
+    /// will bring work. It is rounded *up* to whole milliseconds, the unit of
+    /// `poll(2)`, `epoll_wait` and most GUI toolkits: a host that rounded a
+    /// 0.3 ms remainder down would wake at once and spin until the timer
+    /// is due.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet_executor::EventLoop::new()?;
+    /// let _tick = event_loop.call_later(Duration::from_micros(300), || ());
+    /// let timeout = event_loop.host_timeout().unwrap();
+    /// assert!(timeout >= Duration::from_micros(300));
+    /// assert_eq!(timeout.subsec_nanos() % 1_000_000, 0, "whole milliseconds");
+    /// // A host would now sleep `timeout.as_millis()` in its own poller.
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn host_timeout(&self) -> Option<Duration> {
+        host_timeout(self.next_deadline(), self.core.now())
     }
 
     // ----- driving the loop -------------------------------------------------
@@ -212,13 +257,14 @@ impl EventLoop {
     pub fn run(&mut self) {
         let _entered = self.enter();
         loop {
-            self.turn_once(None, None);
-            self.propagate_if_requested();
-            if self.core.stop_requested.replace(false) {
+            self.turn_once(None, None, None);
+            let stopped = self.core.stop_requested.replace(false);
+            if stopped || self.core.propagate.borrow().is_some() {
                 break;
             }
         }
         self.return_to_host();
+        self.propagate_if_requested();
     }
 
     /// Runs `future` to completion on this loop, running the loop's other
@@ -253,16 +299,23 @@ impl EventLoop {
                     }
                 }
             }
-            self.turn_once(None, Some(&root));
-            self.propagate_if_requested();
+            self.turn_once(None, Some(&root), None);
+            if self.core.propagate.borrow().is_some() {
+                self.return_to_host();
+                self.propagate_if_requested();
+            }
         }
     }
 
     /// One turn: takes what is ready; if nothing is, waits up to `timeout`
     /// (`None`: until woken or the next timer) for something, then runs it.
+    ///
+    /// A pending stop request makes it skip the wait; it is consumed, and
+    /// the tick says `stopped`. `Some(Duration::MAX)` is the same as `None`.
     pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
         let _entered = self.enter();
-        let mut tick = self.turn_once(timeout, None);
+        let mut tick = self.turn_once(timeout, None, None);
+        tick.stopped = self.core.stop_requested.replace(false);
         self.return_to_host();
         tick.next_deadline = self.next_deadline();
         self.propagate_if_requested();
@@ -271,29 +324,39 @@ impl EventLoop {
 
     /// Runs turns until nothing is ready; never blocks. (A task that always
     /// wakes itself keeps this going: frame-driven hosts use [`run_for`](Self::run_for).)
+    /// A stop request ends it after the current turn (and is consumed).
     pub fn run_until_stalled(&mut self) -> Tick {
-        self.run_while(|| true)
+        self.run_while(None)
     }
 
     /// Like [`run_until_stalled`](Self::run_until_stalled), but returns once
-    /// `budget` is spent (checked between turns): one frame's worth of work.
+    /// `budget` is spent: one frame's worth of work. The budget is checked
+    /// after every task poll and every callback, inside a turn too, so only
+    /// a single poll or callback that itself runs long can make it late.
+    /// What did not fit stays queued, in order, for the next call. Each call
+    /// runs at least one ready poll or callback, so even a zero budget makes
+    /// progress. Wall-clock time: the budget is the host's, not the loop's.
     pub fn run_for(&mut self, budget: Duration) -> Tick {
-        let end = Instant::now() + budget;
-        self.run_while(|| Instant::now() < end)
+        self.run_while(Some(deadline_after(Instant::now(), budget)))
     }
 
-    fn run_while(&mut self, mut keep_going: impl FnMut() -> bool) -> Tick {
+    fn run_while(&mut self, until: Option<Instant>) -> Tick {
         let _entered = self.enter();
         let mut tick = Tick::default();
         loop {
-            let this = self.turn_once(Some(Duration::ZERO), None);
+            let this = self.turn_once(Some(Duration::ZERO), None, until);
             tick.add(this);
+            if self.core.stop_requested.replace(false) {
+                tick.stopped = true;
+                break;
+            }
             if self.core.propagate.borrow().is_some() {
                 break;
             }
             // Stalled: this turn found nothing, and nothing arrived since.
             let stalled = this.is_idle() && !self.core.has_ready_work() && self.inbox.is_empty();
-            if stalled || !keep_going() {
+            let out_of_time = until.is_some_and(|end| Instant::now() >= end);
+            if stalled || out_of_time {
                 break;
             }
         }
@@ -320,27 +383,43 @@ impl EventLoop {
         self.inbox.return_to_host(self.core.has_ready_work());
     }
 
+    /// Re-raises a panic the `Propagate` policy recorded. The caller has
+    /// handed the loop back to the host already (exactly once: a second
+    /// hand-back would claim a second wake for the same one).
     fn propagate_if_requested(&self) {
         let message = self.core.propagate.borrow_mut().take();
         if let Some(message) = message {
-            self.return_to_host();
             std::panic::resume_unwind(Box::new(message));
         }
     }
 
     /// One iteration (see the module docs). `max_wait`: the longest it may
     /// sleep (`Some(ZERO)`: never). `root`: the `block_on` future's waker.
-    fn turn_once(&mut self, max_wait: Option<Duration>, root: Option<&RootWaker>) -> Tick {
+    /// `until`: `run_for`'s budget, checked after each poll and callback.
+    fn turn_once(
+        &mut self,
+        max_wait: Option<Duration>,
+        root: Option<&RootWaker>,
+        until: Option<Instant>,
+    ) -> Tick {
         bump(&self.core.counters.turns);
-        self.drain_injector();
+        let took_messages = self.drain_injector();
         self.core.fire_timers();
 
         let root_ready = root.is_some_and(|r| r.woken.load(Ordering::Acquire));
         // A pending stop ends `run` (and a host's turn) without sleeping;
         // `block_on` ignores it and waits for its future as usual.
         let stopping = self.core.stop_requested.get() && root.is_none();
-        let (mut callbacks, mut tasks) = self.core.ready_counts();
-        let idle = callbacks == 0 && tasks == 0 && !root_ready && !stopping;
+        // The snapshot: what is ready at this moment (or what is left of a
+        // snapshot that `run_for`'s budget cut short) runs this turn.
+        let (mut callbacks, mut tasks) = match self.rest_of_snapshot.take() {
+            Some(rest) => rest,
+            None => self.core.ready_counts(),
+        };
+        // A turn that took messages does not sleep even if they carried no
+        // work (a stale wake, a panic report): `next_deadline` counted them
+        // as work, so a host that trusted it must not be blocked.
+        let idle = callbacks == 0 && tasks == 0 && !root_ready && !stopping && !took_messages;
         if idle && max_wait != Some(Duration::ZERO) {
             self.sleep(max_wait);
             self.drain_injector();
@@ -348,37 +427,52 @@ impl EventLoop {
             (callbacks, tasks) = self.core.ready_counts();
         }
 
-        // The snapshot: only what is ready at this moment runs this turn.
-        let callbacks = self.core.run_callbacks(callbacks);
+        let (callbacks_run, callbacks_left) = self.core.run_callbacks(callbacks, until);
         let mut polls = 0;
-        for _ in 0..tasks {
-            let Some(id) = self.core.ready.pop() else {
-                break;
-            };
-            if self.core.poll_task(id) {
-                polls += 1; // stale ids (finished tasks) are skipped, not counted
+        let mut tasks_left = tasks;
+        if callbacks_left == 0 {
+            while tasks_left > 0 {
+                tasks_left -= 1;
+                let Some(id) = self.core.ready.pop() else {
+                    tasks_left = 0;
+                    break;
+                };
+                if self.core.poll_task(id) {
+                    polls += 1; // stale ids (finished tasks) are skipped, not counted
+                }
+                if until.is_some_and(|end| Instant::now() >= end) {
+                    break;
+                }
             }
+        }
+        if callbacks_left > 0 || tasks_left > 0 {
+            // Cut short by the budget: the next turn resumes this snapshot,
+            // so what did not fit runs first next call, in order.
+            self.rest_of_snapshot = Some((callbacks_left, tasks_left));
         }
         Tick {
             turns: 1,
             polls,
-            callbacks,
+            callbacks: callbacks_run,
             next_deadline: None,
+            stopped: false,
         }
     }
 
     /// Step 1: moves up to [`INJECT_BATCH`] messages from other threads
-    /// onto the local queues.
+    /// onto the local queues. Returns whether it took any.
     #[inline]
-    fn drain_injector(&mut self) {
+    fn drain_injector(&mut self) -> bool {
         // Most turns find the injector empty. `is_empty` is two plain loads;
         // `try_recv` on an empty queue would also pay a full memory fence.
         // A message that lands just after this check is not lost: it is
         // taken next turn, and the loop never sleeps without re-checking
         // (`prepare_to_sleep`).
-        if !self.inbox.is_empty() {
-            self.take_messages();
+        if self.inbox.is_empty() {
+            return false;
         }
+        self.take_messages();
+        true
     }
 
     /// Moves up to [`INJECT_BATCH`] waiting messages onto the local queues.
@@ -512,4 +606,28 @@ impl std::os::fd::AsRawFd for EventLoop {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.poll.as_raw_fd()
     }
+}
+
+/// Runs `future` to completion on a fresh loop and returns its output: the
+/// one-liner for `main` (like `asyncio.run`). The loop is dropped before
+/// this returns, so tasks the future spawned and did not await are dropped
+/// with it (their handles resolve `LoopClosed`).
+///
+/// ```
+/// let answer = looplet_executor::run(async {
+///     let child = looplet_executor::spawn(async { 6 * 7 });
+///     child.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
+/// # Panics
+/// If the loop cannot be created (the process is out of file descriptors),
+/// if called inside a running loop (loops do not nest: `.await` the future
+/// there instead), and with the future's own panic.
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let mut event_loop = EventLoop::new()
+        .unwrap_or_else(|error| panic!("looplet::run: cannot create an event loop: {error}"));
+    event_loop.block_on(future)
 }

@@ -6,6 +6,7 @@
 //! on the loop's thread, a `Handle` from other threads).
 
 use crate::callbacks::CallbackHandle;
+use crate::clock::deadline_after;
 use crate::context::current;
 use crate::join_handle::JoinHandle;
 use std::future::Future;
@@ -17,7 +18,11 @@ use std::time::{Duration, Instant};
 /// Outside a task or callback of a running loop.
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
-    current("spawn").spawn(future, None)
+    current(
+        "looplet::spawn called",
+        "on the loop's thread, use EventLoop::spawn; from another thread, Handle::spawn",
+    )
+    .spawn(future, None)
 }
 
 /// Spawns a named task on the current loop.
@@ -26,7 +31,11 @@ pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
 /// Outside a task or callback of a running loop.
 #[track_caller]
 pub fn spawn_named<F: Future + 'static>(name: &str, future: F) -> JoinHandle<F::Output> {
-    current("spawn_named").spawn(future, Some(name.into()))
+    current(
+        "looplet::spawn_named called",
+        "on the loop's thread, use EventLoop::spawn_named",
+    )
+    .spawn(future, Some(name.into()))
 }
 
 /// Queues `callback` on the current loop (FIFO, no wake).
@@ -35,7 +44,12 @@ pub fn spawn_named<F: Future + 'static>(name: &str, future: F) -> JoinHandle<F::
 /// Outside a task or callback of a running loop.
 #[track_caller]
 pub fn call_soon(callback: impl FnOnce() + 'static) -> CallbackHandle {
-    current("call_soon").call_soon(Box::new(callback))
+    current(
+        "looplet::call_soon called",
+        "on the loop's thread, use EventLoop::call_soon; from another thread, \
+         Handle::call_soon_threadsafe",
+    )
+    .call_soon(Box::new(callback))
 }
 
 /// Runs `callback` on the current loop after `delay`.
@@ -44,8 +58,11 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> CallbackHandle {
 /// Outside a task or callback of a running loop.
 #[track_caller]
 pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
-    let core = current("call_later");
-    let deadline = core.now() + delay;
+    let core = current(
+        "looplet::call_later called",
+        "on the loop's thread, use EventLoop::call_later",
+    );
+    let deadline = deadline_after(core.now(), delay);
     core.call_at(deadline, Box::new(callback))
 }
 
@@ -55,5 +72,9 @@ pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> Callbac
 /// Outside a task or callback of a running loop.
 #[track_caller]
 pub fn call_at(deadline: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
-    current("call_at").call_at(deadline, Box::new(callback))
+    current(
+        "looplet::call_at called",
+        "on the loop's thread, use EventLoop::call_at",
+    )
+    .call_at(deadline, Box::new(callback))
 }

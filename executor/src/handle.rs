@@ -13,6 +13,7 @@ use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::thread::ThreadId;
 
 /// The error of a submission to a loop that no longer exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +31,17 @@ impl std::error::Error for Closed {}
 #[derive(Clone)]
 pub struct Handle {
     injector: Arc<Injector<Message>>,
+    /// The loop's own thread, handed to each `RemoteHandle` so that a
+    /// blocking wait there can be refused (it could never end).
+    loop_thread: ThreadId,
 }
 
 impl Handle {
-    pub(crate) fn new(injector: Arc<Injector<Message>>) -> Self {
-        Handle { injector }
+    pub(crate) fn new(injector: Arc<Injector<Message>>, loop_thread: ThreadId) -> Self {
+        Handle {
+            injector,
+            loop_thread,
+        }
     }
 
     /// The handle of the loop running on this thread.
@@ -43,7 +50,12 @@ impl Handle {
     /// Outside a task or callback of a running loop.
     #[track_caller]
     pub fn current() -> Handle {
-        crate::context::current("Handle::current").handle()
+        crate::context::current(
+            "looplet::Handle::current called",
+            "where you own the EventLoop, take its handle with EventLoop::handle \
+             and pass it to the code that needs it",
+        )
+        .handle()
     }
 
     /// Runs `callback` on the loop thread, soon. From any thread.
@@ -73,7 +85,7 @@ impl Handle {
         // The future is `Send`, so the whole task can be boxed here, on the
         // caller's thread: the loop adopts that box as is (one allocation
         // fewer than building it from a closure on the loop).
-        let (completer, handle) = pair(Arc::clone(&self.injector));
+        let (completer, handle) = pair(Arc::clone(&self.injector), self.loop_thread);
         let task: SendTask = Box::pin(settle(future, ToRemoteHandle::new(completer)));
         // Refused (loop gone): the message is dropped here, and with it the
         // completer, so the handle resolves `LoopClosed`.
@@ -90,7 +102,7 @@ impl Handle {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let (completer, handle) = pair(Arc::clone(&self.injector));
+        let (completer, handle) = pair(Arc::clone(&self.injector), self.loop_thread);
         let spawn = move |core: &crate::core::Core| {
             core.adopt_detached(Box::pin(run_remote_with(make, completer)));
         };

@@ -22,6 +22,7 @@
 //! | `message.rs`      | what crosses the injector |
 //! | `panic.rs`        | catching panics; the unhandled-panic hook |
 //! | `metrics.rs`      | the counters |
+//! | `clock.rs`        | deadlines that saturate; host timeouts in whole ms |
 //! | `free.rs`         | `looplet::spawn` & co. |
 //!
 //! ```
@@ -35,6 +36,7 @@
 
 mod builder;
 mod callbacks;
+mod clock;
 mod context;
 mod core;
 mod event_loop;
@@ -53,7 +55,7 @@ mod timers;
 
 pub use builder::{Builder, PanicPolicy};
 pub use callbacks::CallbackHandle;
-pub use event_loop::{EventLoop, Tick, INJECT_BATCH};
+pub use event_loop::{run, EventLoop, Tick, INJECT_BATCH};
 pub use free::{call_at, call_later, call_soon, spawn, spawn_named};
 pub use handle::{Closed, Handle};
 pub use join_handle::{JoinError, JoinHandle};

@@ -19,6 +19,7 @@
 //!    .wait() / .wait_timeout() / .await                                  └─ loop drop ──► LoopClosed
 //! ```
 
+use crate::clock::deadline_after;
 use crate::join_handle::JoinError;
 use crate::message::Message;
 use crate::panic::{catch, Payload};
@@ -31,6 +32,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 enum State<T> {
@@ -55,14 +57,19 @@ struct Shared<T> {
     /// Where an unread panic goes when the handle is dropped: back to the
     /// loop, to its unhandled-panic hook.
     injector: std::sync::Arc<Injector<Message>>,
+    /// The thread of the loop that runs the task: blocking it would wait
+    /// forever, so `wait` there panics instead.
+    loop_thread: ThreadId,
 }
 
 /// Creates a connected completer/handle pair for a task of the loop fed by `injector`.
 pub(crate) fn pair<T>(
     injector: std::sync::Arc<Injector<Message>>,
+    loop_thread: ThreadId,
 ) -> (Completer<T>, RemoteHandle<T>) {
     let shared = Arc::new(Shared {
         injector,
+        loop_thread,
         state: Mutex::new(State::Pending {
             awaiter: None,
             task: None,
@@ -242,10 +249,18 @@ pub struct RemoteHandle<T> {
 impl<T> RemoteHandle<T> {
     /// Blocks this thread until the task resolves.
     ///
-    /// Do not call it on the loop's own thread while the loop is not running:
-    /// nothing would run the task. From the loop thread, `.await` it instead.
+    /// # Panics
+    /// On the thread of the loop that must run the task, if it has not
+    /// finished: that thread, blocked here, is the only one that could run
+    /// it, so the wait would never end. There, `.await` the handle inside a
+    /// task (or pass it to `EventLoop::block_on`) instead.
     pub fn wait(self) -> Result<T, JoinError> {
         let mut state = self.shared.state.lock();
+        if matches!(*state, State::Pending { .. }) {
+            drop(state);
+            self.refuse_to_block_the_loop_thread("wait");
+            state = self.shared.state.lock();
+        }
         while matches!(*state, State::Pending { .. }) {
             self.shared.finished.wait(&mut state);
         }
@@ -254,12 +269,21 @@ impl<T> RemoteHandle<T> {
 
     /// Blocks up to `timeout`. `None`: not finished yet (the handle stays
     /// usable); `Some(outcome)`: finished, and the outcome is handed over.
+    /// `Duration::MAX` waits without limit; `Duration::ZERO` only looks.
     ///
     /// # Panics
-    /// If the outcome was already taken by an earlier call.
+    /// If the outcome was already taken by an earlier call; and, with a
+    /// timeout other than zero, on the thread of the loop that must run the
+    /// task if it has not finished (see [`wait`](Self::wait): the loop would
+    /// be blocked for the whole timeout and the answer would be `None`).
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, JoinError>> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         let mut state = self.shared.state.lock();
+        if timeout > Duration::ZERO && matches!(*state, State::Pending { .. }) {
+            drop(state);
+            self.refuse_to_block_the_loop_thread("wait_timeout");
+            state = self.shared.state.lock();
+        }
         while matches!(*state, State::Pending { .. }) {
             if self.shared.finished.wait_until(&mut state, deadline) {
                 break; // timed out
@@ -268,6 +292,20 @@ impl<T> RemoteHandle<T> {
         match *state {
             State::Pending { .. } => None,
             _ => Some(Self::take(&mut state)),
+        }
+    }
+
+    /// Panics if called on the loop's own thread (before a blocking wait).
+    #[track_caller]
+    fn refuse_to_block_the_loop_thread(&self, method: &str) {
+        if std::thread::current().id() == self.shared.loop_thread {
+            panic!(
+                "looplet: RemoteHandle::{method} called on the thread of the loop that must \
+                 run the task: that loop cannot run while its thread is blocked here, so \
+                 the wait would never end. On the loop's thread, .await the handle inside \
+                 a task, or pass it to EventLoop::block_on; block in wait only on other \
+                 threads"
+            );
         }
     }
 
@@ -393,6 +431,18 @@ mod loom_models {
         (injector, inbox, poll)
     }
 
+    /// The loop thread of the modelled pairs: a thread that never waits
+    /// (the models' waits run on loom threads, which share the OS thread of
+    /// the test; they must not look like the loop's own thread).
+    fn no_loop_thread() -> std::thread::ThreadId {
+        static ID: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
+        *ID.get_or_init(|| {
+            std::thread::spawn(|| std::thread::current().id())
+                .join()
+                .unwrap()
+        })
+    }
+
     fn model(f: impl Fn() + Sync + Send + 'static) {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(3);
@@ -403,7 +453,7 @@ mod loom_models {
     fn loom_cancel_vs_completion_resolves_exactly_once() {
         model(|| {
             let (injector, _inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector);
+            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let handle = Arc::new(handle);
             let caller = Arc::clone(&handle);
             let cancelling = thread::spawn(move || caller.cancel());
@@ -436,7 +486,7 @@ mod loom_models {
         }
         model(|| {
             let (injector, _inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector);
+            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let caller = thread::spawn(move || {
                 handle.cancel();
                 handle
@@ -458,7 +508,7 @@ mod loom_models {
     fn loom_waiter_and_completer_never_miss_each_other() {
         model(|| {
             let (injector, _inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector);
+            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let waiter = thread::spawn(move || handle.wait());
             // Dropped without completing (the loop closed): must still wake the waiter.
             drop(completer);
@@ -472,7 +522,7 @@ mod loom_models {
             let (injector, _inbox, _poll) = injector();
             // The loop's queue: `None` once the loop has closed its inbox.
             let queue = Arc::new(Mutex::new(Some(Vec::<Completer<u32>>::new())));
-            let (completer, handle) = pair::<u32>(injector);
+            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let producer_queue = Arc::clone(&queue);
             let producer = thread::spawn(move || {
                 let refused = match &mut *producer_queue.lock() {
@@ -499,7 +549,7 @@ mod loom_models {
     fn loom_an_unread_panic_is_reported_exactly_once_when_the_handle_is_dropped() {
         model(|| {
             let (injector, inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector);
+            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let caller = thread::spawn(move || drop(handle));
             let panicked = Err(JoinError::Panicked(Box::new("boom")));
             let reported_by_loop = completer.complete(panicked).is_some();

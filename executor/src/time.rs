@@ -4,6 +4,7 @@
 //! cancels it when dropped; the loop fires expired timers at the start of
 //! each turn and sleeps in `epoll_wait` no longer than the next deadline.
 
+use crate::clock::deadline_after;
 use crate::context;
 use crate::core::Core;
 use crate::timers::{Due, TimerKey};
@@ -20,8 +21,9 @@ fn now() -> Instant {
 }
 
 /// Completes after `duration`. Must be polled inside a loop.
+/// `Duration::MAX` sleeps forever (until dropped).
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(now() + duration)
+    sleep_until(deadline_after(now(), duration))
 }
 
 /// Completes at `deadline`. Must be polled inside a loop.
@@ -75,7 +77,11 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let core: Rc<Core> = context::current("sleep");
+        let core: Rc<Core> = context::current(
+            "a looplet::sleep or timeout polled",
+            "a Sleep (and a timeout) must be awaited by a task of a running loop: \
+             inside EventLoop::block_on, EventLoop::spawn or looplet::spawn",
+        );
         if core.now() >= self.deadline {
             self.cancel_timer();
             return Poll::Ready(());
@@ -127,6 +133,7 @@ impl std::error::Error for Elapsed {}
 
 /// Runs `future` for at most `duration` (counted from this call). On
 /// `Err(Elapsed)` the inner future has already been dropped.
+/// `Duration::MAX` means no limit.
 pub fn timeout<F: Future>(
     duration: Duration,
     future: F,
@@ -183,10 +190,13 @@ impl Interval {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        let next = scheduled + self.period;
+        let next = deadline_after(scheduled, self.period);
         let now = now();
-        self.sleep
-            .reset(if next > now { next } else { now + self.period });
+        self.sleep.reset(if next > now {
+            next
+        } else {
+            deadline_after(now, self.period)
+        });
         Poll::Ready(scheduled)
     }
 

@@ -65,3 +65,9 @@
 #![forbid(unsafe_code)]
 
 pub use looplet_executor::*;
+
+/// The README's examples, compiled and run by `cargo test --doc` so that
+/// what a newcomer copies first always works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -104,6 +104,19 @@ impl Tick {
 /// to the thread that created it. Other threads use a [`Handle`]. Moving the
 /// loop to another thread to call `call_soon` there does not compile:
 ///
+/// ```text
+/// error[E0277]: `Rc<looplet_executor::core::Core>` cannot be sent between threads safely
+///   = help: within `{closure}`, the trait `Send` is not implemented for `Rc<…::Core>`
+/// note: required because it appears within the type `EventLoop`
+/// ```
+///
+/// That is what the compiler says: it names the field that makes the loop
+/// `!Send` (the shared state its handles point to, behind an `Rc`), then
+/// the `EventLoop` that holds it. The cure is the same whatever it names:
+/// keep the loop on its thread and send a [`Handle`] instead. (A marker
+/// field cannot replace that line in safe Rust: the compiler reports every
+/// `!Send` field, so the `Rc` would still be named.)
+///
 /// ```compile_fail,E0277
 /// let event_loop = looplet_executor::EventLoop::new().unwrap();
 /// std::thread::spawn(move || {

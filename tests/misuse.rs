@@ -258,6 +258,7 @@ fn remote_handle_wait_timeout_on_the_loop_thread_panics_instead_of_blocking_the_
     let remote = event_loop.handle().spawn(async { 3 });
     let message = expect_panic(|| remote.wait_timeout(Duration::from_secs(30)));
     assert!(message.contains("RemoteHandle::wait_timeout"), "{message}");
+    assert!(message.contains("stand still"), "{message}");
     assert!(
         remote.wait_timeout(Duration::ZERO).is_none(),
         "a zero timeout only looks"
@@ -383,4 +384,47 @@ fn aborting_a_task_whose_future_drops_the_event_loop_does_not_panic() {
     );
     assert!(task.is_finished());
     assert!(other.is_finished());
+}
+
+// ----- the panic points at the caller ----------------------------------------
+
+std::thread_local! {
+    static PANIC_FILE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, which must panic, and returns the file its panic was reported
+/// at (the location a user sees in "panicked at <file>:<line>").
+fn panic_file(f: impl FnOnce()) -> String {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let file = info.location().map(|l| l.file().to_string());
+            PANIC_FILE.with(|slot| *slot.borrow_mut() = file);
+            previous(info);
+        }));
+    });
+    expect_panic(f);
+    PANIC_FILE
+        .with(|slot| slot.borrow_mut().take())
+        .expect("the hook saw the panic")
+}
+
+#[test]
+fn misuse_panics_are_reported_at_the_callers_line_not_inside_looplet() {
+    let here = file!();
+    assert_eq!(panic_file(|| drop(Handle::current())), here);
+    assert_eq!(panic_file(|| drop(looplet::spawn(async {}))), here);
+    let event_loop = EventLoop::new().unwrap();
+    let remote = event_loop.handle().spawn(async { 1 });
+    assert_eq!(
+        panic_file(|| drop(remote.wait_timeout(Duration::from_secs(1)))),
+        here
+    );
+    let remote = event_loop.handle().spawn(async { 2 });
+    assert_eq!(panic_file(move || drop(remote.wait())), here);
+    // Nesting: the inner driving call is the one reported.
+    let mut outer = EventLoop::new().unwrap();
+    let inner_file = outer.block_on(async { panic_file(|| looplet::run(async {})) });
+    assert_eq!(inner_file, here);
 }

@@ -21,18 +21,18 @@ pub(crate) struct Entered {
     _ready: looplet_waker::Entered,
 }
 
+#[track_caller]
 pub(crate) fn enter(core: &Rc<Core>) -> Entered {
-    CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        if current.is_some() {
-            panic!(
-                "looplet: a loop is already running on this thread (run/block_on/turn \
-                 called from inside a task or callback?). Loops cannot be nested: \
-                 spawn the future with looplet::spawn and .await its JoinHandle instead"
-            );
-        }
-        *current = Some(Rc::clone(core));
-    });
+    // The panic is raised out here, not in the closure, so that it reports
+    // the caller's line.
+    if CURRENT.with(|current| current.borrow().is_some()) {
+        panic!(
+            "looplet: a loop is already running on this thread (run/block_on/turn \
+             called from inside a task or callback?). Loops cannot be nested: \
+             spawn the future with looplet::spawn and .await its JoinHandle instead"
+        );
+    }
+    CURRENT.with(|current| *current.borrow_mut() = Some(Rc::clone(core)));
     Entered {
         _ready: looplet_waker::enter(core.loop_id, Rc::clone(&core.ready)),
     }
@@ -53,12 +53,15 @@ pub(crate) fn try_current() -> Option<Rc<Core>> {
 /// that names what to use in its place (an API that exists, always).
 #[track_caller]
 pub(crate) fn current(what: &str, instead: &str) -> Rc<Core> {
-    try_current().unwrap_or_else(|| {
-        panic!(
+    // A `match`, not `unwrap_or_else`: a closure would hide the caller's
+    // location (`#[track_caller]` does not reach into closures).
+    match try_current() {
+        Some(core) => core,
+        None => panic!(
             "{what} outside a running loop (only a task or callback \
              of a running loop has a current loop); {instead}"
-        )
-    })
+        ),
+    }
 }
 
 /// Runs `f` with `core` as the current loop, unless some loop is current

@@ -267,6 +267,7 @@ impl EventLoop {
     /// # Panics
     /// If called from inside a running loop on this thread (nested loops);
     /// re-raises a task's panic under `PanicPolicy::Propagate`.
+    #[track_caller]
     pub fn run(&mut self) {
         let _entered = self.enter();
         loop {
@@ -288,6 +289,7 @@ impl EventLoop {
     ///
     /// # Panics
     /// If called from inside a running loop on this thread (nested loops).
+    #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
         let _entered = self.enter();
         let root = Arc::new(RootWaker {
@@ -325,6 +327,7 @@ impl EventLoop {
     ///
     /// A pending stop request makes it skip the wait; it is consumed, and
     /// the tick says `stopped`. `Some(Duration::MAX)` is the same as `None`.
+    #[track_caller]
     pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
         let _entered = self.enter();
         let mut tick = self.turn_once(timeout, None, None);
@@ -338,6 +341,7 @@ impl EventLoop {
     /// Runs turns until nothing is ready; never blocks. (A task that always
     /// wakes itself keeps this going: frame-driven hosts use [`run_for`](Self::run_for).)
     /// A stop request ends it after the current turn (and is consumed).
+    #[track_caller]
     pub fn run_until_stalled(&mut self) -> Tick {
         self.run_while(None)
     }
@@ -349,10 +353,12 @@ impl EventLoop {
     /// What did not fit stays queued, in order, for the next call. Each call
     /// runs at least one ready poll or callback, so even a zero budget makes
     /// progress. Wall-clock time: the budget is the host's, not the loop's.
+    #[track_caller]
     pub fn run_for(&mut self, budget: Duration) -> Tick {
         self.run_while(Some(deadline_after(Instant::now(), budget)))
     }
 
+    #[track_caller]
     fn run_while(&mut self, until: Option<Instant>) -> Tick {
         let _entered = self.enter();
         let mut tick = Tick::default();
@@ -379,6 +385,7 @@ impl EventLoop {
         tick
     }
 
+    #[track_caller]
     fn enter(&mut self) -> context::Entered {
         let entered = context::enter(&self.core);
         if self.inbox.woke_up() {

@@ -254,6 +254,7 @@ impl<T> RemoteHandle<T> {
     /// finished: that thread, blocked here, is the only one that could run
     /// it, so the wait would never end. There, `.await` the handle inside a
     /// task (or pass it to `EventLoop::block_on`) instead.
+    #[track_caller]
     pub fn wait(self) -> Result<T, JoinError> {
         let mut state = self.shared.state.lock();
         if matches!(*state, State::Pending { .. }) {
@@ -276,6 +277,7 @@ impl<T> RemoteHandle<T> {
     /// timeout other than zero, on the thread of the loop that must run the
     /// task if it has not finished (see [`wait`](Self::wait): the loop would
     /// be blocked for the whole timeout and the answer would be `None`).
+    #[track_caller]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, JoinError>> {
         let deadline = deadline_after(Instant::now(), timeout);
         let mut state = self.shared.state.lock();
@@ -299,12 +301,16 @@ impl<T> RemoteHandle<T> {
     #[track_caller]
     fn refuse_to_block_the_loop_thread(&self, method: &str) {
         if std::thread::current().id() == self.shared.loop_thread {
+            let harm = if method == "wait" {
+                "so the wait would never end"
+            } else {
+                "so the loop would stand still for the whole timeout and the answer be None"
+            };
             panic!(
                 "looplet: RemoteHandle::{method} called on the thread of the loop that must \
-                 run the task: that loop cannot run while its thread is blocked here, so \
-                 the wait would never end. On the loop's thread, .await the handle inside \
-                 a task, or pass it to EventLoop::block_on; block in wait only on other \
-                 threads"
+                 run the task: that loop cannot run while its thread is blocked here, {harm}. \
+                 On the loop's thread, .await the handle inside a task, or pass it to \
+                 EventLoop::block_on; block in {method} only on other threads"
             );
         }
     }

@@ -9,8 +9,8 @@
 //!   hands criterion's iteration count to [`Runner::run`];
 //! - `cargo run --release -p looplet-bench` (this crate's binary) runs every
 //!   case in one process, samples the runtimes of a workload *interleaved*,
-//!   and prints (and writes to `docs/`) one table with the ratios and the
-//!   targets of DESIGN.md.
+//!   and prints (and writes to `docs/`) one table with the ratios and
+//!   looplet's targets (listed in `docs/08-benchmarks.md`).
 //!
 //! ## The runtimes
 //!

@@ -5,7 +5,7 @@
 //! (round-robin, see [`looplet_bench::measure`]), then counts the heap of
 //! 100,000 pending tasks per runtime with a counting global allocator, and
 //! prints one table: ns per operation per runtime, looplet's ratio to
-//! tokio_ct (or to the raw control), DESIGN.md's target and whether it is
+//! tokio_ct (or to the raw control), looplet's target and whether it is
 //! met; wake syscalls per remote submission; bytes and allocations per live
 //! task; spawn cost at 1M live tasks against 1K (sampled one runtime at a
 //! time, its 1K and 1M runners interleaved with each other).

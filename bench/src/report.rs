@@ -1,5 +1,5 @@
 //! The table: rows of measures, a column per runtime (and one for the raw
-//! controls), and for each target of DESIGN.md the checked figure, the
+//! controls), and for each of looplet's targets the checked figure, the
 //! target and whether it is met. Rendered as markdown (stdout and
 //! `docs/benchmarks-table.md`) and CSV (`docs/benchmarks.csv`).
 

@@ -12,7 +12,7 @@
 //!  │      (then 1 and 2 again)     epoll_wait(timeout = next timer)
 //!  │   4. run a snapshot ──────── the callbacks and tasks ready *now*;
 //!  │                              what they make ready runs next turn
-//!  └── repeat (run) / return (turn, run_until_stalled, run_for)
+//!  └── repeat (run, block_on, run_until_stalled, run_for) / return (turn)
 //! ```
 //!
 //! Running a *snapshot* is what keeps the loop fair: a task that wakes itself

@@ -14,7 +14,8 @@ use std::cell::Cell;
 pub struct Metrics {
     /// Tasks spawned, locally or remotely.
     pub tasks_spawned: u64,
-    /// Tasks currently alive (spawned, not yet finished or collected).
+    /// Tasks in the loop's slab: spawned and not yet finished, plus
+    /// finished ones whose outcome a live `JoinHandle` has not collected yet.
     pub tasks_alive: u64,
     /// Task polls.
     pub polls: u64,

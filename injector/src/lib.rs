@@ -20,8 +20,8 @@
 //! ```text
 //!   producer threads                         loop thread
 //!   ───────────────                          ───────────
-//!   Injector::push(msg)                      Inbox::drain()      ◄─ start of every turn
-//!     ├─ queue.send(msg)        ──────────►    queue.try_recv()…
+//!   Injector::push(msg)                      Inbox::try_recv()…  ◄─ start of every turn
+//!     ├─ queue.send(msg)        ──────────►    (while not is_empty)
 //!     ├─ fence(SeqCst)                       Inbox::prepare_to_sleep()
 //!     └─ if state == SLEEPING                  ├─ state = SLEEPING, fence(SeqCst)
 //!          state = NOTIFIED                    └─ queue empty? ─ yes ─► Poll::poll(timeout)

@@ -117,7 +117,6 @@ pub fn counting_waker() -> (Waker, Arc<CountingWaker>) {
 
 /// Polls `future` once with a no-op waker.
 pub fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    // `Waker::noop` needs Rust 1.85; the MSRV is 1.80.
     let (waker, _) = counting_waker();
     Pin::new(future).poll(&mut Context::from_waker(&waker))
 }

@@ -7,7 +7,7 @@
 //!
 //! This is the price a worker thread pays to hand work to the loop —
 //! asyncio's `call_soon_threadsafe`. looplet's answer is one queue push plus a
-//! wake syscall only when the loop sleeps (DESIGN.md, P2); its target is
+//! wake syscall only when the loop sleeps (pitfall P2); its target is
 //! at most 2.5 × the raw price of the queue: the workload's `raw` case
 //! (`controls::crossbeam_producers`), the same producers sending the same
 //! boxed closure over a crossbeam unbounded channel to a consumer thread,

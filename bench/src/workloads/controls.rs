@@ -15,7 +15,7 @@
 //!
 //! | control | what it is |
 //! |---------|------------|
-//! | `control_crossbeam_send_recv` | a crossbeam unbounded `send` + `recv` of a boxed closure on one thread, then the call: the floor of any queue hand-off (DESIGN.md's ~21 ns) |
+//! | `control_crossbeam_send_recv` | a crossbeam unbounded `send` + `recv` of a boxed closure on one thread, then the call: the floor of any queue hand-off |
 //! | `control_eventfd_epoll_ping_pong` | two threads, each asleep in `epoll_wait` on its own eventfd, waking each other in turn |
 //! | `control_futex_ping_pong` | two threads parked on futexes, unparking each other in turn |
 //!

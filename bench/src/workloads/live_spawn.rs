@@ -5,8 +5,7 @@
 //! Does the cost of a task grow with the number of tasks alive? It should
 //! not: a slab insert, a queue push and a free-list pop are O(1). What does
 //! grow is the working set: a million tasks no longer fit in the caches, so
-//! the slab and the allocator touch colder memory. DESIGN.md's target for
-//! looplet: the cost at 1M live at most 1.5 × the cost at 1K. The pending
+//! the slab and the allocator touch colder memory. looplet's target: the cost at 1M live at most 1.5 × the cost at 1K. The pending
 //! tasks are made by [`crate::live_tasks`] (trivial futures, handles kept);
 //! building a runner with a million of them takes about a second.
 //!

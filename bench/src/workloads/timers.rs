@@ -6,8 +6,8 @@
 //! fired — looplet's heap against tokio's hierarchical wheel. The 1 ms
 //! itself is a fixed cost per iteration (under 5% of it: registering 100k
 //! timers takes longer than 1 ms on every runtime), the same for all.
-//! DESIGN.md sets the size ("100k sleeps fired, per timer"); no peer
-//! benchmark has this shape (tokio's `benches/time_*` time single
+//! The size is the project's own target shape (100k sleeps fired, per
+//! timer); no peer benchmark has this shape (tokio's `benches/time_*` time single
 //! operations). async-executor and LocalPool have no timers of their own
 //! (see [`crate::missing_reason`]).
 

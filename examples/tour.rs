@@ -34,7 +34,7 @@ fn header(title: &str) {
 fn delta(before: &Metrics, after: &Metrics) -> (u64, u64) {
     (
         after.wake_syscalls - before.wake_syscalls,
-        after.parks - before.parks,
+        after.sleeps - before.sleeps,
     )
 }
 
@@ -64,7 +64,7 @@ fn stop_1_the_loop() -> std::io::Result<()> {
     println!("  block_on returned {answer} (a child task's output, via its JoinHandle)");
     println!(
         "  the loop took {} turns, polled {} times, and slept in epoll {} times (no busy-waiting)\n",
-        m.turns, m.polls, m.parks
+        m.turns, m.polls, m.sleeps
     );
     Ok(())
 }
@@ -106,9 +106,9 @@ fn stop_2_call_soon_vs_threadsafe() -> std::io::Result<()> {
     event_loop.turn(Some(Duration::from_secs(5)));
     producer.join().unwrap();
     let latency = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
-    let (syscalls, parks) = delta(&before, &event_loop.metrics());
+    let (syscalls, sleeps) = delta(&before, &event_loop.metrics());
     println!(
-        "  1 call_soon_threadsafe to a sleeping loop → ran after {} µs, {syscalls} wake syscall, {parks} sleep",
+        "  1 call_soon_threadsafe to a sleeping loop → ran after {} µs, {syscalls} wake syscall, {sleeps} sleep",
         latency.as_micros()
     );
 

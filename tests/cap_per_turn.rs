@@ -1,11 +1,11 @@
 //! Specifies the per-turn limits that keep the loop fair: one turn takes at
-//! most `INJECT_BATCH` messages from the injector, and a task that keeps
+//! most `MAX_MESSAGES_PER_TURN` messages from the injector, and a task that keeps
 //! waking itself cannot starve timers or injected callbacks.
 
 mod common;
 
 use common::{Watchdog, BOUND};
-use looplet::{yield_now, EventLoop, INJECT_BATCH};
+use looplet::{yield_now, EventLoop, MAX_MESSAGES_PER_TURN};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,24 +42,24 @@ fn one_turn_runs_exactly_inject_batch_injected_callbacks() {
     let mut event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
     let ran = Arc::new(AtomicUsize::new(0));
-    let total = INJECT_BATCH * 3 + 5;
+    let total = MAX_MESSAGES_PER_TURN * 3 + 5;
     let h = handle.clone();
     let r = Arc::clone(&ran);
     thread::spawn(move || submit(&h, total, &r)).join().unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), 0, "the loop is not running");
 
     let tick = event_loop.turn(Some(Duration::ZERO));
-    assert_eq!(ran.load(Ordering::SeqCst), INJECT_BATCH);
-    assert_eq!(tick.callbacks, INJECT_BATCH as u64);
+    assert_eq!(ran.load(Ordering::SeqCst), MAX_MESSAGES_PER_TURN);
+    assert_eq!(tick.callbacks, MAX_MESSAGES_PER_TURN as u64);
     assert!(
         tick.next_deadline.unwrap() <= Instant::now(),
         "more is waiting: the host should call again now"
     );
 
     event_loop.turn(Some(Duration::ZERO));
-    assert_eq!(ran.load(Ordering::SeqCst), 2 * INJECT_BATCH);
+    assert_eq!(ran.load(Ordering::SeqCst), 2 * MAX_MESSAGES_PER_TURN);
     event_loop.turn(Some(Duration::ZERO));
-    assert_eq!(ran.load(Ordering::SeqCst), 3 * INJECT_BATCH);
+    assert_eq!(ran.load(Ordering::SeqCst), 3 * MAX_MESSAGES_PER_TURN);
     let tick = event_loop.turn(Some(Duration::ZERO));
     assert_eq!(ran.load(Ordering::SeqCst), total);
     assert_eq!(tick.callbacks, 5);
@@ -72,7 +72,7 @@ fn a_waiting_turn_does_not_sleep_while_injected_messages_are_left() {
     let mut event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
     let ran = Arc::new(AtomicUsize::new(0));
-    let total = INJECT_BATCH * 2 + 1;
+    let total = MAX_MESSAGES_PER_TURN * 2 + 1;
     submit(&handle, total, &ran);
     let start = Instant::now();
     for _ in 0..3 {
@@ -84,7 +84,7 @@ fn a_waiting_turn_does_not_sleep_while_injected_messages_are_left() {
         "a turn slept with messages waiting"
     );
     assert_eq!(ran.load(Ordering::SeqCst), total);
-    assert_eq!(event_loop.metrics().parks, 0);
+    assert_eq!(event_loop.metrics().sleeps, 0);
 }
 
 #[test]
@@ -92,12 +92,15 @@ fn run_until_stalled_drains_everything_over_several_turns() {
     let mut event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
     let ran = Arc::new(AtomicUsize::new(0));
-    let total = INJECT_BATCH * 3 + 5;
+    let total = MAX_MESSAGES_PER_TURN * 3 + 5;
     submit(&handle, total, &ran);
     let tick = event_loop.run_until_stalled();
     assert_eq!(ran.load(Ordering::SeqCst), total);
     assert_eq!(tick.callbacks, total as u64);
-    assert!(tick.turns >= 4, "at most INJECT_BATCH per turn: {tick:?}");
+    assert!(
+        tick.turns >= 4,
+        "at most MAX_MESSAGES_PER_TURN per turn: {tick:?}"
+    );
 }
 
 #[test]
@@ -106,7 +109,7 @@ fn a_flood_of_injected_callbacks_does_not_starve_a_ready_task() {
     let handle = event_loop.handle();
     let (_task, polls) = spawn_yielder(&event_loop);
     let ran = Arc::new(AtomicUsize::new(0));
-    submit(&handle, INJECT_BATCH * 4, &ran);
+    submit(&handle, MAX_MESSAGES_PER_TURN * 4, &ran);
     for turn in 1..=4u64 {
         event_loop.turn(Some(Duration::ZERO));
         assert_eq!(
@@ -114,7 +117,10 @@ fn a_flood_of_injected_callbacks_does_not_starve_a_ready_task() {
             turn,
             "the task runs every turn despite the flood"
         );
-        assert_eq!(ran.load(Ordering::SeqCst), turn as usize * INJECT_BATCH);
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            turn as usize * MAX_MESSAGES_PER_TURN
+        );
     }
 }
 

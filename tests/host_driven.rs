@@ -217,7 +217,7 @@ fn turn_with_a_timeout_waits_at_most_about_that_long_when_idle() {
     assert!(tick.is_idle());
     assert_eq!(tick.turns, 1);
     assert_eq!(tick.next_deadline, None);
-    assert_eq!(event_loop.metrics().parks, 1, "it did sleep");
+    assert_eq!(event_loop.metrics().sleeps, 1, "it did sleep");
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn turn_with_zero_timeout_never_sleeps() {
     for _ in 0..10 {
         assert!(event_loop.turn(Some(Duration::ZERO)).is_idle());
     }
-    assert_eq!(event_loop.metrics().parks, 0);
+    assert_eq!(event_loop.metrics().sleeps, 0);
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn a_stop_ends_the_next_turn_only_and_later_turns_sleep_again() {
     let stopped = event_loop.turn(Some(Duration::from_millis(1)));
     assert!(stopped.stopped, "the stop ended this turn: {stopped:?}");
     assert_eq!(
-        event_loop.metrics().parks,
+        event_loop.metrics().sleeps,
         0,
         "a stopping turn does not sleep"
     );
@@ -361,7 +361,7 @@ fn a_stop_ends_the_next_turn_only_and_later_turns_sleep_again() {
         assert!(!tick.stopped, "the stop was consumed: {tick:?}");
     }
     assert_eq!(
-        event_loop.metrics().parks,
+        event_loop.metrics().sleeps,
         3,
         "every later idle turn sleeps its timeout instead of spinning"
     );
@@ -399,10 +399,10 @@ fn a_stop_made_during_a_host_call_ends_that_call_and_not_the_next() {
     event_loop.call_soon(move || handle.stop());
     let tick = event_loop.run_until_stalled();
     assert!(tick.stopped, "{tick:?}");
-    let parks = event_loop.metrics().parks;
+    let sleeps = event_loop.metrics().sleeps;
     let tick = event_loop.turn(Some(Duration::from_millis(1)));
     assert!(!tick.stopped);
-    assert_eq!(event_loop.metrics().parks, parks + 1, "it slept again");
+    assert_eq!(event_loop.metrics().sleeps, sleeps + 1, "it slept again");
 }
 
 // ----- run_for keeps its budget inside a turn -------------------------------

@@ -411,14 +411,14 @@ fn stop_loop_policy_ends_one_host_call_only() {
     let _bad = event_loop.spawn(async { panic!("stop me") });
     let tick = event_loop.turn(Some(Duration::ZERO));
     assert!(tick.stopped, "{tick:?}");
-    let parks = event_loop.metrics().parks;
+    let sleeps = event_loop.metrics().sleeps;
     for _ in 0..3 {
         let tick = event_loop.turn(Some(Duration::from_millis(1)));
         assert!(!tick.stopped, "{tick:?}");
     }
     assert_eq!(
-        event_loop.metrics().parks,
-        parks + 3,
+        event_loop.metrics().sleeps,
+        sleeps + 3,
         "later turns sleep again"
     );
 }

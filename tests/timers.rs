@@ -125,7 +125,7 @@ fn sleeps_in_many_tasks_finish_in_deadline_order() {
 fn a_zero_sleep_completes_without_parking() {
     let mut event_loop = EventLoop::new().unwrap();
     event_loop.block_on(sleep(Duration::ZERO));
-    assert_eq!(event_loop.metrics().parks, 0);
+    assert_eq!(event_loop.metrics().sleeps, 0);
 }
 
 #[test]

@@ -354,8 +354,8 @@ mod tests {
     /// A regression guard for docs/08's memory row (memory is deterministic,
     /// unlike time, so it can be a test): a live task costs two allocations
     /// (its future's box and its waker), and a bigger future costs at most
-    /// twice its size more — the floor without `unsafe` (see `settle`). A
-    /// layer of `async` around `settle` once made it three times.
+    /// twice its size more — the floor without `unsafe` (see `run_to_outcome`). A
+    /// layer of `async` around `run_to_outcome` once made it three times.
     #[test]
     fn a_live_looplet_task_stores_its_future_at_most_twice() {
         let n = 20_000;

@@ -1,7 +1,7 @@
 //! "The current loop": what the free functions (`looplet::spawn`,
 //! `looplet::sleep`, …) act on.
 //!
-//! While a loop runs a turn it enters its thread (see [`Entered`]); a task or
+//! While a loop runs a turn it enters its thread (see [`CurrentLoopGuard`]); a task or
 //! callback then reaches it through this thread-local. Outside a turn there is
 //! no current loop, and the free functions panic with a message saying what to
 //! use instead. Entering twice on one thread is the "nested loop" misuse: it
@@ -17,12 +17,12 @@ thread_local! {
 
 /// While alive, `core` is the current loop of this thread, and its ready
 /// queue receives the same-thread wakes.
-pub(crate) struct Entered {
-    _ready: looplet_waker::Entered,
+pub(crate) struct CurrentLoopGuard {
+    _ready: looplet_waker::RunningGuard,
 }
 
 #[track_caller]
-pub(crate) fn enter(core: &Rc<Core>) -> Entered {
+pub(crate) fn enter(core: &Rc<Core>) -> CurrentLoopGuard {
     // The panic is raised out here, not in the closure, so that it reports
     // the caller's line.
     if CURRENT.with(|current| current.borrow().is_some()) {
@@ -33,12 +33,12 @@ pub(crate) fn enter(core: &Rc<Core>) -> Entered {
         );
     }
     CURRENT.with(|current| *current.borrow_mut() = Some(Rc::clone(core)));
-    Entered {
+    CurrentLoopGuard {
         _ready: looplet_waker::enter(core.loop_id, Rc::clone(&core.ready)),
     }
 }
 
-impl Drop for Entered {
+impl Drop for CurrentLoopGuard {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|current| current.borrow_mut().take());
     }

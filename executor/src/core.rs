@@ -15,9 +15,9 @@ use crate::join_handle::{JoinError, JoinHandle};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
-use crate::settle::{settle, ToJoinHandle};
-use crate::task::{task_label, BoxFuture, Joiner, Outcome, Stage, Task, TaskWakers};
-use crate::timers::{Due, Timers};
+use crate::run_to_outcome::{run_to_outcome, JoinHandleSink};
+use crate::task::{task_label, BoxFuture, JoinInterest, Outcome, Stage, Task, WakerPair};
+use crate::timers::{Expiry, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
 use slab::Slab;
@@ -50,7 +50,7 @@ pub(crate) struct Core {
     next_generation: Cell<u64>,
     /// Names of the named tasks, by generation (kept out of `Task`: see there).
     names: RefCell<HashMap<u64, Box<str>>>,
-    waker_pool: RefCell<Vec<TaskWakers>>,
+    waker_pool: RefCell<Vec<WakerPair>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
 }
@@ -98,10 +98,10 @@ impl Core {
     where
         F: Future + 'static,
     {
-        // `settle` runs the future and drops it before the outcome is
+        // `run_to_outcome` runs the future and drops it before the outcome is
         // delivered (see there, also for why nothing wraps it).
-        let erased: BoxFuture = Box::pin(settle(future, ToJoinHandle));
-        let id = self.insert_task(erased, name, Joiner::Handle(None));
+        let erased: BoxFuture = Box::pin(run_to_outcome(future, JoinHandleSink));
+        let id = self.insert_task(erased, name, JoinInterest::Handle(None));
         JoinHandle::new(id, self)
     }
 
@@ -109,10 +109,15 @@ impl Core {
     /// its own thread or by `spawn_with`'s closure here. It reports through
     /// its own completer; the loop only drops it when it finishes.
     pub fn adopt_detached(&self, task: BoxFuture) -> TaskId {
-        self.insert_task(task, None, Joiner::Detached)
+        self.insert_task(task, None, JoinInterest::Detached)
     }
 
-    fn insert_task(&self, future: BoxFuture, name: Option<Box<str>>, joiner: Joiner) -> TaskId {
+    fn insert_task(
+        &self,
+        future: BoxFuture,
+        name: Option<Box<str>>,
+        join_interest: JoinInterest,
+    ) -> TaskId {
         let generation = self.next_generation.get();
         self.next_generation.set(generation + 1);
         let mut tasks = self.tasks.borrow_mut();
@@ -121,8 +126,8 @@ impl Core {
         let id = TaskId::new(slot, generation);
         entry.insert(Task {
             generation,
-            stage: Stage::Pending(future),
-            joiner,
+            stage: Stage::Stored(future),
+            join_interest,
             waker: self.new_waker(id),
         });
         drop(tasks);
@@ -155,17 +160,17 @@ impl Core {
 
     /// A waker for a new task: a recycled one when possible, so that steady
     /// spawning allocates only the future's box.
-    fn new_waker(&self, id: TaskId) -> TaskWakers {
+    fn new_waker(&self, id: TaskId) -> WakerPair {
         if let Some(wakers) = self.waker_pool.borrow_mut().pop() {
             wakers.reuse_for(id);
             return wakers;
         }
-        TaskWakers::new(TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector)))
+        WakerPair::new(TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector)))
     }
 
     /// Keeps a finished task's waker if nobody else holds a clone: no stale
     /// waker can then exist for it, so the next task may safely reuse it.
-    pub fn recycle_waker(&self, wakers: TaskWakers) {
+    pub fn recycle_waker(&self, wakers: WakerPair) {
         if let Some(waker) = wakers.into_reusable() {
             let mut pool = self.waker_pool.borrow_mut();
             if pool.len() < WAKER_POOL_MAX {
@@ -186,13 +191,13 @@ impl Core {
             let Some(task) = tasks.get_mut(id.slot()) else {
                 return false;
             };
-            if task.generation != id.generation() || !matches!(task.stage, Stage::Pending(_)) {
+            if task.generation != id.generation() || !matches!(task.stage, Stage::Stored(_)) {
                 return false;
             }
             let polling = Stage::Polling {
                 abort_requested: false,
             };
-            let Stage::Pending(future) = std::mem::replace(&mut task.stage, polling) else {
+            let Stage::Stored(future) = std::mem::replace(&mut task.stage, polling) else {
                 unreachable!("checked just above");
             };
             // From here on, a wake (even one from inside this poll) queues the task again.
@@ -212,7 +217,7 @@ impl Core {
             }
         );
         if matches!(result, Ok(Poll::Pending)) && !aborted {
-            task.stage = Stage::Pending(future); // the common case: wait for a wake
+            task.stage = Stage::Stored(future); // the common case: wait for a wake
             return true;
         }
         drop(tasks);
@@ -223,13 +228,13 @@ impl Core {
                 self.finish(id, Err(JoinError::Cancelled));
             }
             Ok(Poll::Ready(outcome)) => {
-                // `settle` already dropped the user's future (and caught the
+                // `run_to_outcome` already dropped the user's future (and caught the
                 // panics of its polls and of its `Drop` into `outcome`).
                 drop(future);
                 self.finish(id, outcome);
             }
             Err(payload) => {
-                // `settle` catches the user future's panics, so this is a
+                // `run_to_outcome` catches the user future's panics, so this is a
                 // panic around it: a remote task's output dropped on the loop
                 // because its handle is gone, say. It is still the task's
                 // outcome (reported to the hook if detached), never the loop's.
@@ -278,8 +283,8 @@ impl Core {
             self.discard_outcome(|| task_label(id.generation(), None), outcome);
             return;
         };
-        match &mut task.joiner {
-            Joiner::Handle(join_waker) => {
+        match &mut task.join_interest {
+            JoinInterest::Handle(join_waker) => {
                 let join_waker = join_waker.take();
                 task.stage = Stage::Finished(outcome);
                 drop(tasks);
@@ -287,7 +292,7 @@ impl Core {
                     join_waker.wake();
                 }
             }
-            Joiner::Detached => {
+            JoinInterest::Detached => {
                 let task = tasks.remove(id.slot());
                 drop(tasks);
                 self.recycle_waker(task.waker);
@@ -327,11 +332,11 @@ impl Core {
                 ref mut abort_requested,
             } => *abort_requested = true,
             Stage::Finished(_) => {}
-            Stage::Pending(_) => {
+            Stage::Stored(_) => {
                 let polling = Stage::Polling {
                     abort_requested: false,
                 };
-                let Stage::Pending(future) = std::mem::replace(&mut task.stage, polling) else {
+                let Stage::Stored(future) = std::mem::replace(&mut task.stage, polling) else {
                     unreachable!("matched just above");
                 };
                 drop(tasks);
@@ -389,7 +394,7 @@ impl Core {
         let timer = self
             .timers
             .borrow_mut()
-            .insert(deadline, Due::Callback(key));
+            .insert(deadline, Expiry::Callback(key));
         CallbackHandle {
             key,
             timer: Some(timer),
@@ -413,8 +418,8 @@ impl Core {
             let due = self.timers.borrow_mut().pop_expired(now);
             match due {
                 None => break,
-                Some(Due::Wake(waker)) => waker.wake(),
-                Some(Due::Callback(key)) => self.callbacks.borrow_mut().schedule(key),
+                Some(Expiry::Wake(waker)) => waker.wake(),
+                Some(Expiry::Callback(key)) => self.callbacks.borrow_mut().schedule(key),
             }
             fired += 1;
         }
@@ -493,7 +498,7 @@ impl Core {
             call_soon_threadsafe: c.call_soon_threadsafe.get(),
             remote_spawns: c.remote_spawns.get(),
             wake_syscalls: self.injector.wake_syscalls(),
-            parks: c.parks.get(),
+            sleeps: c.sleeps.get(),
             turns: c.turns.get(),
             panics: c.panics.get(),
             callbacks_run: c.callbacks_run.get(),
@@ -529,9 +534,9 @@ impl Core {
                     continue; // removed by an earlier destructor
                 };
                 let name = task_label(task.generation, self.take_name(task.generation));
-                let join_waker = match task.joiner {
-                    Joiner::Handle(waker) => waker,
-                    Joiner::Detached => None,
+                let join_waker = match task.join_interest {
+                    JoinInterest::Handle(waker) => waker,
+                    JoinInterest::Detached => None,
                 };
                 if let Err(payload) = drop_caught(task.stage) {
                     self.report_unhandled(&format!("{name} (dropped with its loop)"), payload);

@@ -59,7 +59,7 @@ const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 /// At most this many injected messages are taken per turn, so a flood from
 /// other threads cannot keep the loop from running what is already ready.
 /// The rest is taken next turn (the loop does not sleep while any is left).
-pub const INJECT_BATCH: usize = 1024;
+pub const MAX_MESSAGES_PER_TURN: usize = 1024;
 
 /// Gives every loop a distinct id, so a waker can tell "my loop runs on this
 /// thread" from "some other loop runs on this thread".
@@ -292,7 +292,7 @@ impl EventLoop {
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
         let _entered = self.enter();
-        let root = Arc::new(RootWaker {
+        let root = Arc::new(BlockOnWaker {
             woken: AtomicBool::new(true),
             loop_id: self.core.loop_id,
             injector: Arc::clone(&self.core.injector),
@@ -386,7 +386,7 @@ impl EventLoop {
     }
 
     #[track_caller]
-    fn enter(&mut self) -> context::Entered {
+    fn enter(&mut self) -> context::CurrentLoopGuard {
         let entered = context::enter(&self.core);
         if self.inbox.woke_up() {
             // Someone wrote the wake fd while we were away. Consume that
@@ -419,7 +419,7 @@ impl EventLoop {
     fn turn_once(
         &mut self,
         max_wait: Option<Duration>,
-        root: Option<&RootWaker>,
+        root: Option<&BlockOnWaker>,
         until: Option<Instant>,
     ) -> Tick {
         bump(&self.core.counters.turns);
@@ -479,7 +479,7 @@ impl EventLoop {
         }
     }
 
-    /// Step 1: moves up to [`INJECT_BATCH`] messages from other threads
+    /// Step 1: moves up to [`MAX_MESSAGES_PER_TURN`] messages from other threads
     /// onto the local queues. Returns whether it took any.
     #[inline]
     fn drain_injector(&mut self) -> bool {
@@ -495,10 +495,10 @@ impl EventLoop {
         true
     }
 
-    /// Moves up to [`INJECT_BATCH`] waiting messages onto the local queues.
+    /// Moves up to [`MAX_MESSAGES_PER_TURN`] waiting messages onto the local queues.
     fn take_messages(&mut self) {
         let core = &self.core;
-        for _ in 0..INJECT_BATCH {
+        for _ in 0..MAX_MESSAGES_PER_TURN {
             let Some(message) = self.inbox.try_recv() else {
                 break;
             };
@@ -507,7 +507,7 @@ impl EventLoop {
                     bump(&core.counters.remote_wakes);
                     core.ready.push(id);
                 }
-                Message::WakeRoot => {} // the root waker set its flag already
+                Message::WakeBlockOn => {} // the root waker set its flag already
                 Message::Call(callback) => {
                     bump(&core.counters.call_soon_threadsafe);
                     let mut callbacks = core.callbacks.borrow_mut();
@@ -543,7 +543,7 @@ impl EventLoop {
         if timeout == Some(Duration::ZERO) || !self.inbox.prepare_to_sleep() {
             return; // a timer is due, or a message slipped in: do not sleep
         }
-        bump(&self.core.counters.parks);
+        bump(&self.core.counters.sleeps);
         // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
         let _ = self.poll.poll(&mut self.events, timeout);
         self.inbox.woke_up();
@@ -552,13 +552,13 @@ impl EventLoop {
 
 /// The waker of `block_on`'s root future: a flag, plus an injector message
 /// when woken from another thread (to interrupt `epoll_wait`).
-struct RootWaker {
+struct BlockOnWaker {
     woken: AtomicBool,
     loop_id: u64,
     injector: Arc<looplet_injector::Injector<Message>>,
 }
 
-impl Wake for RootWaker {
+impl Wake for BlockOnWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
@@ -569,7 +569,7 @@ impl Wake for RootWaker {
         }
         let on_loop_thread = context::try_current().is_some_and(|c| c.loop_id == self.loop_id);
         if !on_loop_thread {
-            let _ = self.injector.push(Message::WakeRoot);
+            let _ = self.injector.push(Message::WakeBlockOn);
         }
     }
 }
@@ -577,8 +577,8 @@ impl Wake for RootWaker {
 impl Drop for EventLoop {
     fn drop(&mut self) {
         // The teardown runs with this loop as the current one (unless another
-        // is), so that destructors that report to it (`Unrun`) or talk to it
-        // (`Sleep`) reach it. Dropping a message never unwinds (`Unrun`).
+        // is), so that destructors that report to it (`Submission`) or talk to it
+        // (`Sleep`) reach it. Dropping a message never unwinds (`Submission`).
         let (inbox, core) = (&self.inbox, &self.core);
         let discard_queued = || {
             while let Some(message) = inbox.try_recv() {

@@ -6,9 +6,9 @@
 //! `looplet::spawn`): those push straight onto local queues and never wake
 //! anything, because the loop is, by definition, awake when they run.
 
-use crate::message::{Message, SendTask, Unrun};
-use crate::remote_handle::{pair, run_remote_with, RemoteHandle, ToRemoteHandle};
-use crate::settle::settle;
+use crate::message::{Message, SendTask, Submission};
+use crate::remote_handle::{pair, run_remote_with, RemoteHandle, RemoteHandleSink};
+use crate::run_to_outcome::run_to_outcome;
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -70,7 +70,7 @@ impl Handle {
         F: FnOnce() + Send + 'static,
     {
         self.injector
-            .push(Message::Call(Unrun::new(Box::new(callback))))
+            .push(Message::Call(Submission::new(Box::new(callback))))
             .map_err(|_| Closed)
     }
 
@@ -86,10 +86,10 @@ impl Handle {
         // caller's thread: the loop adopts that box as is (one allocation
         // fewer than building it from a closure on the loop).
         let (completer, handle) = pair(Arc::clone(&self.injector), self.loop_thread);
-        let task: SendTask = Box::pin(settle(future, ToRemoteHandle::new(completer)));
+        let task: SendTask = Box::pin(run_to_outcome(future, RemoteHandleSink::new(completer)));
         // Refused (loop gone): the message is dropped here, and with it the
         // completer, so the handle resolves `LoopClosed`.
-        let _ = self.injector.push(Message::Spawn(Unrun::new(task)));
+        let _ = self.injector.push(Message::Spawn(Submission::new(task)));
         handle
     }
 
@@ -108,10 +108,10 @@ impl Handle {
         };
         // If the loop is gone, the refused message is dropped right here,
         // and with it the completer: the handle resolves `LoopClosed`. (A
-        // panic in the future's `Drop` is contained by `Unrun`.)
+        // panic in the future's `Drop` is contained by `Submission`.)
         let _ = self
             .injector
-            .push(Message::SpawnWith(Unrun::new(Box::new(spawn))));
+            .push(Message::SpawnWith(Submission::new(Box::new(spawn))));
         handle
     }
 

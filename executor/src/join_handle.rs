@@ -7,7 +7,7 @@
 
 use crate::core::Core;
 use crate::panic::Payload;
-use crate::task::{task_label, Joiner, Stage};
+use crate::task::{task_label, JoinInterest, Stage};
 use looplet_waker::TaskId;
 use std::fmt;
 use std::future::Future;
@@ -177,10 +177,12 @@ impl<T: 'static> Future for JoinHandle<T> {
                     .expect("a JoinHandle's type always matches its task's output")
             }));
         }
-        let replaced = match &mut task.joiner {
-            Joiner::Handle(Some(waker)) if waker.will_wake(cx.waker()) => None,
-            Joiner::Handle(slot) => slot.replace(cx.waker().clone()),
-            Joiner::Detached => unreachable!("a live JoinHandle means the task is not detached"),
+        let replaced = match &mut task.join_interest {
+            JoinInterest::Handle(Some(waker)) if waker.will_wake(cx.waker()) => None,
+            JoinInterest::Handle(slot) => slot.replace(cx.waker().clone()),
+            JoinInterest::Detached => {
+                unreachable!("a live JoinHandle means the task is not detached")
+            }
         };
         // The old waker may be another executor's, and the last reference to
         // its task: dropping it can run arbitrary code (even drop one of our
@@ -217,7 +219,7 @@ impl<T> Drop for JoinHandle<T> {
             }
         } else {
             // Dropping a waker is user code too: take it out first.
-            let old = std::mem::replace(&mut task.joiner, Joiner::Detached);
+            let old = std::mem::replace(&mut task.join_interest, JoinInterest::Detached);
             drop(tasks);
             drop(old);
         }

@@ -10,7 +10,7 @@
 //! | `event_loop.rs`   | `EventLoop` and one turn of the loop |
 //! | `core.rs`         | the loop's shared state; spawn, poll, finish |
 //! | `task.rs`         | a task's slab entry and its lifecycle |
-//! | `settle.rs`       | run a future to its end, drop it, then report |
+//! | `run_to_outcome.rs`       | run a future to its end, drop it, then report |
 //! | `join_handle.rs`  | `JoinHandle`, `JoinError` |
 //! | `handle.rs`       | `Handle`: the loop from other threads |
 //! | `remote_handle.rs`| `RemoteHandle`: the outcome that always arrives |
@@ -47,7 +47,7 @@ mod message;
 mod metrics;
 mod panic;
 mod remote_handle;
-mod settle;
+mod run_to_outcome;
 mod sync;
 mod task;
 mod time;
@@ -55,7 +55,7 @@ mod timers;
 
 pub use builder::{Builder, PanicPolicy};
 pub use callbacks::CallbackHandle;
-pub use event_loop::{run, EventLoop, Tick, INJECT_BATCH};
+pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
 pub use free::{call_at, call_later, call_soon, spawn, spawn_named};
 pub use handle::{Closed, Handle};
 pub use join_handle::{JoinError, JoinHandle};

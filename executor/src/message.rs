@@ -23,13 +23,13 @@ pub(crate) enum Message {
     /// A task's waker fired on another thread (or between turns).
     Wake(TaskId),
     /// The `block_on` root future's waker fired on another thread.
-    WakeRoot,
+    WakeBlockOn,
     /// `Handle::call_soon_threadsafe`.
-    Call(Unrun<SendCallback>),
+    Call(Submission<SendCallback>),
     /// `Handle::spawn`: the task itself, ready to run.
-    Spawn(Unrun<SendTask>),
+    Spawn(Submission<SendTask>),
     /// `Handle::spawn_with`: the closure builds and spawns the task.
-    SpawnWith(Unrun<SpawnFn>),
+    SpawnWith(Submission<SpawnFn>),
     /// `Handle::stop`.
     Stop,
     /// A remote task's panic whose `RemoteHandle` was dropped unread: for
@@ -45,20 +45,20 @@ pub(crate) enum Message {
 /// This wrapper contains such a panic wherever it happens (reporting it to
 /// the loop's unhandled-panic hook if a loop is current), so dropping a
 /// `Message` never unwinds.
-pub(crate) struct Unrun<F>(Option<F>);
+pub(crate) struct Submission<F>(Option<F>);
 
-impl<F> Unrun<F> {
+impl<F> Submission<F> {
     pub fn new(closure: F) -> Self {
-        Unrun(Some(closure))
+        Submission(Some(closure))
     }
 
     /// Takes the closure (or task) out to run it.
     pub fn into_inner(mut self) -> F {
-        self.0.take().expect("an Unrun closure is taken once")
+        self.0.take().expect("an Submission closure is taken once")
     }
 }
 
-impl<F> Drop for Unrun<F> {
+impl<F> Drop for Submission<F> {
     fn drop(&mut self) {
         let Some(closure) = self.0.take() else {
             return; // it was taken to be run
@@ -82,7 +82,7 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Message::Wake(id) => write!(f, "Wake({id:?})"),
-            Message::WakeRoot => f.write_str("WakeRoot"),
+            Message::WakeBlockOn => f.write_str("WakeBlockOn"),
             Message::Call(_) => f.write_str("Call(..)"),
             Message::Spawn(_) => f.write_str("Spawn(..)"),
             Message::SpawnWith(_) => f.write_str("SpawnWith(..)"),

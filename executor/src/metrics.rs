@@ -32,7 +32,7 @@ pub struct Metrics {
     /// Times the wake fd was written (`mio::Waker::wake`), by anyone.
     pub wake_syscalls: u64,
     /// Times the loop slept in `Poll::poll`.
-    pub parks: u64,
+    pub sleeps: u64,
     /// Loop iterations.
     pub turns: u64,
     /// Panics caught in tasks and callbacks.
@@ -52,7 +52,7 @@ pub(crate) struct Counters {
     pub call_soon: Cell<u64>,
     pub call_soon_threadsafe: Cell<u64>,
     pub remote_spawns: Cell<u64>,
-    pub parks: Cell<u64>,
+    pub sleeps: Cell<u64>,
     pub turns: Cell<u64>,
     pub panics: Cell<u64>,
     pub callbacks_run: Cell<u64>,

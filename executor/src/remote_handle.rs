@@ -23,7 +23,7 @@ use crate::clock::deadline_after;
 use crate::join_handle::JoinError;
 use crate::message::Message;
 use crate::panic::{catch, Payload};
-use crate::settle::{settle, Recipient};
+use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
 use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
 use crate::task::Outcome;
 use looplet_injector::Injector;
@@ -140,24 +140,24 @@ impl<T> Drop for Completer<T> {
     }
 }
 
-/// The recipient of a remote task: its `RemoteHandle`, through the
+/// The sink of a remote task: its `RemoteHandle`, through the
 /// completer; and how `RemoteHandle::cancel` reaches the running task.
-pub(crate) struct ToRemoteHandle<T> {
+pub(crate) struct RemoteHandleSink<T> {
     completer: Completer<T>,
     /// The task's waker is registered (once: a task's waker never changes).
     armed: bool,
 }
 
-impl<T> ToRemoteHandle<T> {
+impl<T> RemoteHandleSink<T> {
     pub fn new(completer: Completer<T>) -> Self {
-        ToRemoteHandle {
+        RemoteHandleSink {
             completer,
             armed: false,
         }
     }
 }
 
-impl<T> Recipient<T> for ToRemoteHandle<T> {
+impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
     fn cancel_requested(&self) -> bool {
         self.completer.is_cancel_requested()
     }
@@ -167,7 +167,7 @@ impl<T> Recipient<T> for ToRemoteHandle<T> {
     /// is read. Whichever takes the lock second sees the other's write: if
     /// `cancel` came second it finds the waker and wakes the task; if it
     /// came first, the flag is visible here and the task wakes itself.
-    fn arm(&mut self, cx: &Context<'_>) {
+    fn register_cancel_waker(&mut self, cx: &Context<'_>) {
         if !self.armed {
             self.armed = true;
             let shared = &self.completer.shared;
@@ -202,19 +202,19 @@ impl<T> Recipient<T> for ToRemoteHandle<T> {
 
 /// A remote task whose future is built on the loop thread
 /// (`Handle::spawn_with`): builds it with `make`, then runs it through
-/// [`settle`]. A `cancel()` that comes before the loop got to it means the
+/// [`run_to_outcome`]. A `cancel()` that comes before the loop got to it means the
 /// future is never even built; a panic in `make` is the task's outcome like
 /// one in `poll`. (`Handle::spawn` needs none of this: its future exists
-/// already, and it boxes `settle(future, ToRemoteHandle)` directly.)
+/// already, and it boxes `run_to_outcome(future, RemoteHandleSink)` directly.)
 pub(crate) async fn run_remote_with<M, F>(make: M, completer: Completer<F::Output>) -> Outcome
 where
     M: FnOnce() -> F,
     F: Future,
 {
-    let recipient = ToRemoteHandle::new(completer);
-    if recipient.cancel_requested() {
+    let sink = RemoteHandleSink::new(completer);
+    if sink.cancel_requested() {
         drop(make);
-        return recipient.deliver(Err(JoinError::Cancelled));
+        return sink.deliver(Err(JoinError::Cancelled));
     }
     // Bind the future first, then await: awaiting inside the `match` would
     // keep the match's temporary alive across the await, one more copy of
@@ -222,9 +222,9 @@ where
     // that each hold 258 bytes: 1,136 bytes of state, 872 this way).
     let future = match catch(make) {
         Ok(future) => future,
-        Err(payload) => return recipient.deliver(Err(JoinError::Panicked(payload))),
+        Err(payload) => return sink.deliver(Err(JoinError::Panicked(payload))),
     };
-    settle(future, recipient).await
+    run_to_outcome(future, sink).await
 }
 
 /// The outcome of a task submitted from another thread with
@@ -463,7 +463,7 @@ mod loom_models {
             let handle = Arc::new(handle);
             let caller = Arc::clone(&handle);
             let cancelling = thread::spawn(move || caller.cancel());
-            // The loop: checks the flag at its next poll, as `settle` does.
+            // The loop: checks the flag at its next poll, as `run_to_outcome` does.
             let outcome = if completer.is_cancel_requested() {
                 Err(JoinError::Cancelled)
             } else {
@@ -499,8 +499,8 @@ mod loom_models {
             });
             let woken = std::sync::Arc::new(Flag(AtomicBool::new(false)));
             let waker = Waker::from(std::sync::Arc::clone(&woken));
-            let mut recipient = ToRemoteHandle::new(completer);
-            recipient.arm(&Context::from_waker(&waker));
+            let mut sink = RemoteHandleSink::new(completer);
+            sink.register_cancel_waker(&Context::from_waker(&waker));
             let handle = caller.join().unwrap();
             assert!(
                 woken.0.load(Ordering::SeqCst),

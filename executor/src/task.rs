@@ -19,7 +19,7 @@
 //!   Finished, detached ───────────────► (removed at once; a panic goes to the hook)
 //! ```
 //!
-//! `Queued` and `Waiting` are not stored: both are [`Stage::Pending`], told
+//! `Queued` and `Waiting` are not stored: both are [`Stage::Stored`], told
 //! apart only by whether the task's id is in the ready queue (the waker's
 //! `queued` flag). `Polling` is real: while its `poll` runs, the future is
 //! *out* of the slab, held by the loop on its stack, so that the task may
@@ -41,13 +41,13 @@ use std::task::Waker;
 pub(crate) type Outcome = Result<Box<dyn Any>, JoinError>;
 
 /// The type-erased future the loop polls: the user's future wrapped by
-/// [`settle`](crate::settle::settle), producing the task's [`Outcome`].
+/// [`run_to_outcome`](crate::run_to_outcome::run_to_outcome), producing the task's [`Outcome`].
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Outcome>>>;
 
 /// Where a task is in its life (see the module docs).
 pub(crate) enum Stage {
     /// Queued or waiting: the future is here.
-    Pending(BoxFuture),
+    Stored(BoxFuture),
     /// The loop is polling it right now; the future is on the loop's stack.
     /// `abort_requested`: the task called `abort()` on itself during this
     /// poll; the loop drops the future as soon as the poll returns.
@@ -57,7 +57,7 @@ pub(crate) enum Stage {
 }
 
 /// Who will collect the outcome.
-pub(crate) enum Joiner {
+pub(crate) enum JoinInterest {
     /// A `JoinHandle` exists; `Some(waker)` once it has been polled.
     Handle(Option<Waker>),
     /// The handle was dropped: the task is detached and is removed on finish.
@@ -68,8 +68,8 @@ pub(crate) enum Joiner {
 pub(crate) struct Task {
     pub generation: u64,
     pub stage: Stage,
-    pub joiner: Joiner,
-    pub waker: TaskWakers,
+    pub join_interest: JoinInterest,
+    pub waker: WakerPair,
     // A task's optional name is not stored here but in `Core::names`: few
     // tasks have one, and every byte of this struct is paid per live task.
 }
@@ -83,15 +83,15 @@ pub(crate) struct Task {
 /// `std` included. A poll *moves* `std` out and lends it to the future by
 /// reference, so polling costs no reference-count traffic (cloning and
 /// dropping a `Waker` per poll are two atomic operations).
-pub(crate) struct TaskWakers {
+pub(crate) struct WakerPair {
     pub shared: Arc<TaskWaker<Message>>,
     pub std: Waker,
 }
 
-impl TaskWakers {
+impl WakerPair {
     pub fn new(shared: Arc<TaskWaker<Message>>) -> Self {
         let std = Waker::from(Arc::clone(&shared));
-        TaskWakers { shared, std }
+        WakerPair { shared, std }
     }
 
     /// Lends the std waker out for one poll (see [`put_back`](Self::put_back)).
@@ -118,7 +118,7 @@ impl TaskWakers {
     /// last use of its clone (reading the id, swapping `queued`) is followed
     /// by its `Release` decrement, which this fence synchronises with; so
     /// that use happens before the renaming below and can never see it.
-    pub fn into_reusable(self) -> Option<TaskWakers> {
+    pub fn into_reusable(self) -> Option<WakerPair> {
         if Arc::strong_count(&self.shared) != 2 {
             return None;
         }

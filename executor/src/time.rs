@@ -7,7 +7,7 @@
 use crate::clock::deadline_after;
 use crate::context;
 use crate::core::Core;
-use crate::timers::{Due, TimerKey};
+use crate::timers::{Expiry, TimerKey};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -92,7 +92,7 @@ impl Future for Sleep {
                 timers.update_waker(key, cx.waker())
             }
             _ => {
-                let key = timers.insert(self.deadline, Due::Wake(cx.waker().clone()));
+                let key = timers.insert(self.deadline, Expiry::Wake(cx.waker().clone()));
                 self.timer = Some((core.loop_id, key));
                 None
             }

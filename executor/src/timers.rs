@@ -16,7 +16,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 /// What happens when a timer fires.
-pub(crate) enum Due {
+pub(crate) enum Expiry {
     /// A `Sleep` future is waiting: wake its task.
     Wake(Waker),
     /// A `call_later`/`call_at` callback: schedule it (by its callback key).
@@ -32,7 +32,7 @@ pub(crate) struct TimerKey {
 
 struct Entry {
     seq: u64,
-    due: Due,
+    due: Expiry,
 }
 
 #[derive(Default)]
@@ -43,7 +43,7 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub fn insert(&mut self, deadline: Instant, due: Due) -> TimerKey {
+    pub fn insert(&mut self, deadline: Instant, due: Expiry) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.entries.insert(Entry { seq, due });
@@ -56,7 +56,7 @@ impl Timers {
     }
 
     /// Removes a timer that has not fired. Returns what it would have done.
-    pub fn cancel(&mut self, key: TimerKey) -> Option<Due> {
+    pub fn cancel(&mut self, key: TimerKey) -> Option<Expiry> {
         self.entry_mut(key)?;
         let due = self.entries.remove(key.slot).due;
         self.sweep_if_mostly_stale();
@@ -70,7 +70,7 @@ impl Timers {
     pub fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
         match self.entry_mut(key) {
             Some(Entry {
-                due: Due::Wake(current),
+                due: Expiry::Wake(current),
                 ..
             }) if !current.will_wake(waker) => Some(std::mem::replace(current, waker.clone())),
             _ => None,
@@ -89,7 +89,7 @@ impl Timers {
     }
 
     /// Removes and returns the earliest timer if its deadline is `<= now`.
-    pub fn pop_expired(&mut self, now: Instant) -> Option<Due> {
+    pub fn pop_expired(&mut self, now: Instant) -> Option<Expiry> {
         self.drop_stale_top();
         let Reverse((deadline, _, slot)) = *self.heap.peek()?;
         if deadline > now {
@@ -127,7 +127,7 @@ impl Timers {
 
     /// Empties the timers, handing back everything they held (to drop it
     /// outside any borrow: a waker's or callback's `Drop` is user code).
-    pub fn take_all(&mut self) -> Vec<Due> {
+    pub fn take_all(&mut self) -> Vec<Expiry> {
         self.heap.clear();
         self.entries.drain().map(|e| e.due).collect()
     }
@@ -139,8 +139,8 @@ mod tests {
     use std::task::Waker;
     use std::time::Duration;
 
-    fn noop() -> Due {
-        Due::Wake(Waker::noop().clone())
+    fn noop() -> Expiry {
+        Expiry::Wake(Waker::noop().clone())
     }
 
     #[test]

@@ -14,21 +14,21 @@ pub type WakeHook = Arc<dyn Fn() + Send + Sync>;
 
 /// The loop has been dropped: the message is handed back, never stranded.
 #[derive(PartialEq, Eq)]
-pub struct Closed<T>(pub T);
+pub struct Refused<T>(pub T);
 
-impl<T> fmt::Debug for Closed<T> {
+impl<T> fmt::Debug for Refused<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Closed(..)")
+        f.write_str("Refused(..)")
     }
 }
 
-impl<T> fmt::Display for Closed<T> {
+impl<T> fmt::Display for Refused<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the event loop is closed")
     }
 }
 
-impl<T> std::error::Error for Closed<T> {}
+impl<T> std::error::Error for Refused<T> {}
 
 /// The sending side: shared by every thread that feeds the loop.
 pub struct Injector<T> {
@@ -73,12 +73,12 @@ pub fn channel<T>(
 impl<T> Injector<T> {
     /// Queues `message` for the loop and wakes it if (and only if) it could
     /// be asleep. Fails, returning the message, once the loop is gone.
-    pub fn push(&self, message: T) -> Result<(), Closed<T>> {
+    pub fn push(&self, message: T) -> Result<(), Refused<T>> {
         // Push first, then look at the state: see `SleepState` for why this
         // order makes a lost wakeup impossible.
         self.queue
             .send(message)
-            .map_err(|rejected| Closed(rejected.into_inner()))?;
+            .map_err(|rejected| Refused(rejected.into_inner()))?;
         if self.state.notify() == Wake::Needed {
             self.wake();
         }
@@ -91,7 +91,7 @@ impl<T> Injector<T> {
     }
 
     /// True once the loop's [`Inbox`] has been dropped: every later
-    /// [`push`](Self::push) fails with [`Closed`].
+    /// [`push`](Self::push) fails with [`Refused`].
     pub fn is_closed(&self) -> bool {
         self.closed.load(Relaxed)
     }
@@ -184,7 +184,7 @@ impl<T> Drop for Inbox<T> {
         self.injector.closed.store(true, Relaxed);
         // Dropping `queue` (the only receiver) disconnects the channel:
         // crossbeam drops every queued message now and makes every later
-        // `send` return its message, so `push` reports `Closed` instead of
+        // `send` return its message, so `push` reports `Refused` instead of
         // stranding it. That covers a push racing this drop too: it either
         // lands before the disconnect (and is dropped here) or is refused.
     }

@@ -31,11 +31,11 @@
 //!
 //! The loop owns the receiving half ([`Inbox`]). Dropping it closes the door:
 //! every message still queued is dropped on the spot, and every later
-//! [`Injector::push`] hands its message straight back as [`Closed`], so a
+//! [`Injector::push`] hands its message straight back as [`Refused`], so a
 //! message is never silently stranded in a queue nobody reads.
 //!
 //! ```
-//! use looplet_injector::{channel, Closed};
+//! use looplet_injector::{channel, Refused};
 //!
 //! let poll = mio::Poll::new()?;
 //! let (injector, inbox) = channel::<&str>(poll.registry(), mio::Token(0), None)?;
@@ -50,7 +50,7 @@
 //! inbox.woke_up();
 //!
 //! drop(inbox);                             // the loop is gone
-//! assert_eq!(injector.push("too late"), Err(Closed("too late")));
+//! assert_eq!(injector.push("too late"), Err(Refused("too late")));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -59,5 +59,5 @@ mod channel;
 mod sleep_state;
 mod sync;
 
-pub use channel::{channel, Closed, Inbox, Injector, WakeHook};
+pub use channel::{channel, Inbox, Injector, Refused, WakeHook};
 pub use sleep_state::{SleepState, Wake};

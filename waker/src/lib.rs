@@ -54,6 +54,6 @@ mod ready_queue;
 mod task_id;
 mod task_waker;
 
-pub use ready_queue::{enter, Entered, ReadyQueue};
+pub use ready_queue::{enter, ReadyQueue, RunningGuard};
 pub use task_id::TaskId;
 pub use task_waker::TaskWaker;

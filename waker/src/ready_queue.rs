@@ -86,7 +86,7 @@ thread_local! {
 /// Proof that a loop is running on this thread; leaving it (dropping) ends
 /// the same-thread path for that loop's wakers.
 #[must_use = "the loop counts as running only while this guard lives"]
-pub struct Entered {
+pub struct RunningGuard {
     _not_send: std::marker::PhantomData<Rc<()>>,
 }
 
@@ -94,7 +94,7 @@ pub struct Entered {
 ///
 /// # Panics
 /// If a loop is already running on this thread: loops do not nest.
-pub fn enter(loop_id: u64, ready: Rc<ReadyQueue>) -> Entered {
+pub fn enter(loop_id: u64, ready: Rc<ReadyQueue>) -> RunningGuard {
     RUNNING.with(|running| {
         let mut running = running.borrow_mut();
         assert!(
@@ -103,21 +103,21 @@ pub fn enter(loop_id: u64, ready: Rc<ReadyQueue>) -> Entered {
         );
         *running = Some(Running { loop_id, ready });
     });
-    Entered {
+    RunningGuard {
         _not_send: std::marker::PhantomData,
     }
 }
 
-impl Drop for Entered {
+impl Drop for RunningGuard {
     fn drop(&mut self) {
         // `try_with`: during thread teardown the slot may already be gone.
         let _ = RUNNING.try_with(|running| running.borrow_mut().take());
     }
 }
 
-impl fmt::Debug for Entered {
+impl fmt::Debug for RunningGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Entered")
+        f.write_str("RunningGuard")
     }
 }
 

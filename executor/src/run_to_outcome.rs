@@ -1,14 +1,14 @@
 //! Running a user's future to its end, in an order a waiter can rely on.
 //!
-//! Every task — local or remote — runs its future through [`settle`]:
+//! Every task — local or remote — runs its future through [`run_to_outcome`]:
 //!
 //! 1. poll it, each poll under `catch_unwind` (a panic becomes the outcome),
-//!    unless the [`Recipient`] says the task was cancelled meanwhile;
+//!    unless the [`OutcomeSink`] says the task was cancelled meanwhile;
 //! 2. once it is done, **drop it** — before anyone sees the outcome, so a
 //!    waiter knows the task's destructors have run — again under
 //!    `catch_unwind`: a panicking `Drop` becomes the outcome, and the output
 //!    it would have replaced is dropped (not leaked);
-//! 3. hand the outcome to the task's [`Recipient`].
+//! 3. hand the outcome to the task's [`OutcomeSink`].
 //!
 //! Why not simply `future.await` inside an `async` block? Because when the
 //! awaited future's `Drop` panics right after it produced its output, that
@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 
 /// Who receives a task's outcome — its `JoinHandle` or its `RemoteHandle`
 /// — and how that receiver may cancel the task from outside.
-pub(crate) trait Recipient<T> {
+pub(crate) trait OutcomeSink<T> {
     /// Asked before every poll: once it says yes, the future is dropped
     /// without being polled again and the outcome is `Cancelled`.
     fn cancel_requested(&self) -> bool;
@@ -39,24 +39,24 @@ pub(crate) trait Recipient<T> {
     /// comes later wakes the task (through `cx`'s waker), and wake it now if
     /// one came already. Arming only here, not before the first poll, keeps
     /// tasks that finish in one poll free of any registration cost.
-    fn arm(&mut self, cx: &Context<'_>);
+    fn register_cancel_waker(&mut self, cx: &Context<'_>);
 
     /// Takes the outcome (the future is already dropped) and returns what
     /// the loop keeps in the task's slab entry.
     fn deliver(self, outcome: Result<T, JoinError>) -> Outcome;
 }
 
-/// The recipient of a local task: its `JoinHandle`, which collects the
+/// The sink of a local task: its `JoinHandle`, which collects the
 /// outcome from the slab. Nothing cancels a local task softly (yet; `abort`
 /// drops the future instead).
-pub(crate) struct ToJoinHandle;
+pub(crate) struct JoinHandleSink;
 
-impl<T: 'static> Recipient<T> for ToJoinHandle {
+impl<T: 'static> OutcomeSink<T> for JoinHandleSink {
     fn cancel_requested(&self) -> bool {
         false
     }
 
-    fn arm(&mut self, _: &Context<'_>) {}
+    fn register_cancel_waker(&mut self, _: &Context<'_>) {}
 
     /// The output is boxed as `dyn Any` so one slab can hold tasks of every
     /// output type (free for `()`: a zero-sized box allocates nothing).
@@ -65,24 +65,24 @@ impl<T: 'static> Recipient<T> for ToJoinHandle {
     }
 }
 
-/// Runs `future` to its end, drops it, and hands the outcome to `recipient`.
+/// Runs `future` to its end, drops it, and hands the outcome to `sink`.
 ///
 /// For `Core::spawn` and `Handle::spawn` this is the *whole* task: they box
-/// `settle(future, recipient)` directly, with no `async` wrapper around it.
-/// A wrapper would hold the `settle` future as a local of its own while
+/// `run_to_outcome(future, sink)` directly, with no `async` wrapper around it.
+/// A wrapper would hold the `run_to_outcome` future as a local of its own while
 /// rustc also keeps the space of the moved-in value, so each layer would
 /// store the user's future once more (with two layers, a live task with a
 /// 256-byte future cost 980 bytes; boxed directly, 697: see
 /// `docs/08-benchmarks.md`). `Handle::spawn_with`'s task is
 /// `run_remote_with`, which builds its future on the loop and then awaits
 /// this.
-pub(crate) async fn settle<F: Future, R: Recipient<F::Output>>(
+pub(crate) async fn run_to_outcome<F: Future, R: OutcomeSink<F::Output>>(
     future: F,
-    mut recipient: R,
+    mut sink: R,
 ) -> Outcome {
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {
-        if recipient.cancel_requested() {
+        if sink.cancel_requested() {
             return Poll::Ready(Err(JoinError::Cancelled));
         }
         let running = future
@@ -91,7 +91,7 @@ pub(crate) async fn settle<F: Future, R: Recipient<F::Output>>(
             .expect("polled after completion");
         match catch(|| running.poll(cx)) {
             Ok(Poll::Pending) => {
-                recipient.arm(cx);
+                sink.register_cancel_waker(cx);
                 Poll::Pending
             }
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
@@ -108,5 +108,5 @@ pub(crate) async fn settle<F: Future, R: Recipient<F::Output>>(
             Err(JoinError::Panicked(payload))
         }
     };
-    recipient.deliver(outcome)
+    sink.deliver(outcome)
 }

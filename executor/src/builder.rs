@@ -1,27 +1,10 @@
 //! Configuring a loop: `EventLoop::builder()…build()`.
 
 use crate::event_loop::EventLoop;
-use crate::panic::{print_unhandled, PanicHook, UnhandledPanic};
+use crate::panic::{print_unhandled, PanicHook, PanicPolicy, UnhandledPanic};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-
-/// What the loop does when a task panics. In every case the panic is caught
-/// and the task's handle resolves `JoinError::Panicked`; the policy only
-/// decides what happens to the loop.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PanicPolicy {
-    /// Keep running (the default). A detached task's panic goes to the
-    /// unhandled-panic hook.
-    #[default]
-    Continue,
-    /// Stop the loop after the current turn, as if `stop()` had been called.
-    StopLoop,
-    /// Re-raise out of `run`/`block_on` (after the task's handle got
-    /// `Panicked`); unwinding past the loop drops it, resolving every other
-    /// pending `RemoteHandle` `LoopClosed`.
-    Propagate,
-}
 
 /// Builds an [`EventLoop`] with non-default settings.
 ///

@@ -2,13 +2,11 @@
 //!
 //! `call_soon` queues a callback for the next run phase; `call_later` and
 //! `call_at` park it in a timer first. Either way the callback itself lives
-//! in a slab, and the FIFO holds only its key, so a [`CallbackHandle`] can
+//! in a slab, and the FIFO holds only its key, so a `CallbackHandle` can
 //! cancel it wherever it is (in a timer or already queued) without searching.
+//! This file is the data structure alone; the handle is `callback_handle.rs`.
 
-use crate::core::Core;
 use std::collections::VecDeque;
-use std::fmt;
-use std::rc::Weak;
 
 /// A callback that runs on the loop thread; it need not be `Send`.
 pub(crate) type LocalCallback = Box<dyn FnOnce()>;
@@ -67,46 +65,6 @@ impl Callbacks {
     pub fn take_all(&mut self) -> Vec<LocalCallback> {
         self.queue.clear();
         self.entries.drain().map(|(_, cb)| cb).collect()
-    }
-}
-
-/// Cancels a callback scheduled with `call_soon`, `call_later` or `call_at`.
-/// Dropping the handle does *not* cancel: the callback still runs.
-pub struct CallbackHandle {
-    pub(crate) key: CallbackKey,
-    /// The timer of a `call_later`/`call_at` callback, removed on cancel so
-    /// it neither lingers in the heap nor shows in `next_deadline`.
-    pub(crate) timer: Option<crate::timers::TimerKey>,
-    pub(crate) core: Weak<Core>,
-}
-
-impl CallbackHandle {
-    /// Cancels the callback. Returns `true` if it had not run yet (it never
-    /// will now); `false` if it already ran, was cancelled, or the loop is gone.
-    pub fn cancel(&self) -> bool {
-        let Some(core) = self.core.upgrade() else {
-            return false;
-        };
-        let callback = core.callbacks.borrow_mut().take(self.key);
-        if let Some(timer) = self.timer {
-            let _ = core.timers.borrow_mut().cancel(timer);
-        }
-        let Some(callback) = callback else {
-            return false;
-        };
-        // The closure's captures are user code: dropped outside the borrow,
-        // with a panic in their `Drop` reported like one in an aborted
-        // task's future, never propagated to the caller.
-        core.drop_user_value(|| "a callback (while cancelling it)".into(), callback);
-        true
-    }
-}
-
-impl fmt::Debug for CallbackHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackHandle")
-            .field("key", &self.key)
-            .finish()
     }
 }
 

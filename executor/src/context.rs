@@ -1,11 +1,16 @@
 //! "The current loop": what the free functions (`looplet::spawn`,
-//! `looplet::sleep`, …) act on.
+//! `looplet::call_soon`, `looplet::sleep`, …) act on.
 //!
-//! While a loop runs a turn it enters its thread (see [`CurrentLoopGuard`]); a task or
-//! callback then reaches it through this thread-local. Outside a turn there is
-//! no current loop, and the free functions panic with a message saying what to
-//! use instead. Entering twice on one thread is the "nested loop" misuse: it
-//! would block the outer loop forever, so it panics at once.
+//! While a loop runs a turn it enters its thread (see [`CurrentLoopGuard`]);
+//! a task or callback then reaches it through this thread-local:
+//! `looplet::spawn(fut)` inside a task is `current_loop.spawn(fut)`. Outside a
+//! turn there is no current loop, and the free functions panic with a message
+//! saying what to use instead (the `EventLoop` method on the loop's thread, a
+//! `Handle` from other threads). Each free function lives next to the handle
+//! it returns (`looplet::spawn` in `join_handle.rs`, `looplet::call_soon` in
+//! `callback_handle.rs`, `looplet::sleep` in `time.rs`). Entering twice on one
+//! thread is the "nested loop" misuse: it would block the outer loop forever,
+//! so it panics at once.
 
 use crate::core::Core;
 use std::cell::RefCell;
@@ -34,7 +39,7 @@ pub(crate) fn enter(core: &Rc<Core>) -> CurrentLoopGuard {
     }
     CURRENT.with(|current| *current.borrow_mut() = Some(Rc::clone(core)));
     CurrentLoopGuard {
-        _ready: looplet_waker::enter(core.loop_id, Rc::clone(&core.ready)),
+        _ready: looplet_waker::enter(core.loop_id(), Rc::clone(core.ready_queue())),
     }
 }
 

@@ -1,58 +1,61 @@
 //! The state of one loop, shared (`Rc`) by the `EventLoop` and the handles
 //! that live on its thread (`JoinHandle`, `CallbackHandle`, `Sleep`).
 //!
-//! Every field is loop-thread only: `Cell`s and `RefCell`s, no locks. The one
-//! rule that keeps the `RefCell`s from ever panicking: **no borrow is held
-//! while user code runs.** User code is a task's `poll`, a callback, and any
-//! `Drop` of a user value (futures, outputs, wakers, closures). So the code
-//! below always takes what it needs out of a `RefCell`, lets the borrow go,
-//! and only then polls, calls or drops.
+//! Every field is loop-thread only: `Cell`s and `RefCell`s, no locks, and
+//! all of them private. The one rule that keeps the `RefCell`s from ever
+//! panicking: **no borrow is held while user code runs.** User code is a
+//! task's `poll`, a callback, and any `Drop` of a user value (futures,
+//! outputs, wakers, closures). So every method below takes what it needs
+//! out of a `RefCell`, lets the borrow go, and only then polls, calls or
+//! drops. The handles above this file reach the state only through these
+//! methods, so the rule is kept here, in one file.
+//!
+//! `Core` knows no handle type: the files above it (`join_handle.rs`,
+//! `callback_handle.rs`, `time.rs`, `handle.rs`) build their handles from
+//! the ids and keys it returns.
 
-use crate::builder::PanicPolicy;
-use crate::callbacks::{CallbackHandle, Callbacks, LocalCallback};
-use crate::handle::Handle;
-use crate::join_handle::{JoinError, JoinHandle};
+use crate::callbacks::{CallbackKey, Callbacks, LocalCallback};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
-use crate::panic::{catch, drop_caught, panic_message, PanicHook, Payload, UnhandledPanic};
-use crate::run_to_outcome::{run_to_outcome, JoinHandleSink};
-use crate::task::{task_label, BoxFuture, JoinInterest, Outcome, Stage, Task, WakerPair};
-use crate::timers::{Expiry, Timers};
+use crate::outcome::{panic_message, BoxFuture, JoinError, Outcome, Payload};
+use crate::panic::{catch, drop_caught, PanicHook, PanicPolicy, UnhandledPanic};
+use crate::task::{task_label, JoinInterest, Removed, Stage, TaskSlab};
+use crate::timers::{Expiry, TimerKey, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
-use slab::Slab;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
 use std::time::Instant;
 
-/// Finished tasks' wakers kept for reuse (see [`Core::recycle_waker`]).
-const WAKER_POOL_MAX: usize = 1024;
-
 pub(crate) struct Core {
-    pub loop_id: u64,
+    loop_id: u64,
     /// The thread the loop belongs to (`EventLoop` is `!Send`): a
     /// `RemoteHandle` refuses to block it, since the loop could never run.
-    pub loop_thread: std::thread::ThreadId,
-    pub injector: Arc<Injector<Message>>,
-    pub ready: Rc<ReadyQueue>,
-    pub tasks: RefCell<Slab<Task>>,
-    pub callbacks: RefCell<Callbacks>,
-    pub timers: RefCell<Timers>,
-    pub counters: Counters,
-    /// `stop()` was called: `run` returns after the current turn.
-    pub stop_requested: Cell<bool>,
-    /// Set by the `Propagate` panic policy: `run`/`block_on` re-raise it.
-    pub propagate: RefCell<Option<String>>,
-    next_generation: Cell<u64>,
-    /// Names of the named tasks, by generation (kept out of `Task`: see there).
-    names: RefCell<HashMap<u64, Box<str>>>,
-    waker_pool: RefCell<Vec<WakerPair>>,
+    loop_thread: ThreadId,
+    injector: Arc<Injector<Message>>,
+    ready: Rc<ReadyQueue>,
+    tasks: RefCell<TaskSlab>,
+    callbacks: RefCell<Callbacks>,
+    timers: RefCell<Timers>,
+    counters: Counters,
+    /// A stop was asked for: the driving call running now (or the next one)
+    /// returns after its turn and consumes the request.
+    stop_requested: Cell<bool>,
+    /// Set by the `Propagate` panic policy: the driving call re-raises it.
+    propagate: RefCell<Option<String>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
+}
+
+/// What [`Core::poll_join`] found.
+pub(crate) enum JoinPoll {
+    /// The task finished and was removed: its outcome.
+    Ready(Outcome),
+    /// Not finished; the awaiting waker is registered.
+    Pending,
 }
 
 impl Core {
@@ -67,18 +70,37 @@ impl Core {
             loop_thread: std::thread::current().id(),
             injector,
             ready: Rc::new(ReadyQueue::new()),
-            tasks: RefCell::new(Slab::new()),
+            tasks: RefCell::default(),
             callbacks: RefCell::default(),
             timers: RefCell::default(),
             counters: Counters::default(),
             stop_requested: Cell::new(false),
             propagate: RefCell::new(None),
-            next_generation: Cell::new(1),
-            names: RefCell::default(),
-            waker_pool: RefCell::new(Vec::new()),
             panic_policy,
             panic_hook,
         }
+    }
+
+    // ----- identity -------------------------------------------------------
+
+    /// Tells this loop's wakers and timers from those of another loop on
+    /// the same thread.
+    pub fn loop_id(&self) -> u64 {
+        self.loop_id
+    }
+
+    pub fn loop_thread(&self) -> ThreadId {
+        self.loop_thread
+    }
+
+    /// The sending side of the loop's inbox, for handles and wakers.
+    pub fn injector(&self) -> &Arc<Injector<Message>> {
+        &self.injector
+    }
+
+    /// The queue same-thread wakes push to (see `context::enter`).
+    pub fn ready_queue(&self) -> &Rc<ReadyQueue> {
+        &self.ready
     }
 
     /// The loop's clock. One place, so that a manual clock can replace it.
@@ -86,130 +108,60 @@ impl Core {
         Instant::now()
     }
 
-    pub fn handle(&self) -> Handle {
-        Handle::new(Arc::clone(&self.injector), self.loop_thread)
-    }
+    // ----- tasks ----------------------------------------------------------
 
-    // ----- spawning -------------------------------------------------------
-
-    /// Spawns a task whose output a `JoinHandle` will collect.
-    /// Takes an owned `Rc` because the `JoinHandle` keeps it (no extra clone).
-    pub fn spawn<F>(self: Rc<Self>, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-    {
-        // `run_to_outcome` runs the future and drops it before the outcome is
-        // delivered (see there, also for why nothing wraps it).
-        let erased: BoxFuture = Box::pin(run_to_outcome(future, JoinHandleSink));
-        let id = self.insert_task(erased, name, JoinInterest::Handle(None));
-        JoinHandle::new(id, self)
+    /// Adds a task whose outcome a `JoinHandle` will collect (E1).
+    pub fn add_joined_task(&self, future: BoxFuture, name: Option<Box<str>>) -> TaskId {
+        self.add_task(future, name, JoinInterest::Handle(None))
     }
 
     /// Adds a task nobody joins: a remote task, boxed by `Handle::spawn` on
     /// its own thread or by `spawn_with`'s closure here. It reports through
     /// its own completer; the loop only drops it when it finishes.
-    pub fn adopt_detached(&self, task: BoxFuture) -> TaskId {
-        self.insert_task(task, None, JoinInterest::Detached)
+    pub fn adopt_detached(&self, future: BoxFuture) -> TaskId {
+        self.add_task(future, None, JoinInterest::Detached)
     }
 
-    fn insert_task(
+    fn add_task(
         &self,
         future: BoxFuture,
         name: Option<Box<str>>,
-        join_interest: JoinInterest,
+        interest: JoinInterest,
     ) -> TaskId {
-        let generation = self.next_generation.get();
-        self.next_generation.set(generation + 1);
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.vacant_entry();
-        let slot = u32::try_from(entry.key()).expect("looplet: more than u32::MAX live tasks");
-        let id = TaskId::new(slot, generation);
-        entry.insert(Task {
-            generation,
-            stage: Stage::Stored(future),
-            join_interest,
-            waker: self.new_waker(id),
-        });
-        drop(tasks);
-        if let Some(name) = name {
-            self.names.borrow_mut().insert(generation, name);
-        }
+        let id = self
+            .tasks
+            .borrow_mut()
+            .insert(future, name, interest, |id| {
+                TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))
+            });
         bump(&self.counters.tasks_spawned);
-        // A new task starts queued (its waker's `queued` flag is set).
         self.ready.push(id);
         id
     }
 
-    /// The name of task `generation` for a report, while it is still in the
-    /// slab: its given name, or `task #N`.
-    fn label(&self, generation: u64) -> String {
-        let name = self.names.borrow().get(&generation).cloned();
-        task_label(generation, name)
-    }
-
-    /// Removes and returns the name of task `generation`, if it has one.
-    /// Called whenever a task leaves the slab.
+    /// The next task id on the ready queue.
     #[inline]
-    pub fn take_name(&self, generation: u64) -> Option<Box<str>> {
-        let mut names = self.names.borrow_mut();
-        if names.is_empty() {
-            return None; // the common case: no named task at all, no hashing
-        }
-        names.remove(&generation)
+    pub fn pop_ready(&self) -> Option<TaskId> {
+        self.ready.pop()
     }
 
-    /// A waker for a new task: a recycled one when possible, so that steady
-    /// spawning allocates only the future's box.
-    fn new_waker(&self, id: TaskId) -> WakerPair {
-        if let Some(wakers) = self.waker_pool.borrow_mut().pop() {
-            wakers.reuse_for(id);
-            return wakers;
-        }
-        WakerPair::new(TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector)))
-    }
-
-    /// Keeps a finished task's waker if nobody else holds a clone: no stale
-    /// waker can then exist for it, so the next task may safely reuse it.
-    pub fn recycle_waker(&self, wakers: WakerPair) {
-        if let Some(waker) = wakers.into_reusable() {
-            let mut pool = self.waker_pool.borrow_mut();
-            if pool.len() < WAKER_POOL_MAX {
-                pool.push(waker);
-            }
-        }
-    }
-
-    // ----- polling --------------------------------------------------------
-
-    /// Polls the task `id` once, if `id` still names a pending task.
-    /// A stale id (the task finished, its slot reused) is ignored: this is
-    /// what makes an old waker harmless.
-    /// Returns whether it polled.
-    pub fn poll_task(self: &Rc<Self>, id: TaskId) -> bool {
-        let (mut future, waker) = {
-            let mut tasks = self.tasks.borrow_mut();
-            let Some(task) = tasks.get_mut(id.slot()) else {
-                return false;
-            };
-            if task.generation != id.generation() || !matches!(task.stage, Stage::Stored(_)) {
-                return false;
-            }
-            let polling = Stage::Polling {
-                abort_requested: false,
-            };
-            let Stage::Stored(future) = std::mem::replace(&mut task.stage, polling) else {
-                unreachable!("checked just above");
-            };
-            // From here on, a wake (even one from inside this poll) queues the task again.
-            (future, task.waker.take_for_poll())
+    /// Polls the task `id` once (E2, then E3, E5 or E7), if `id` still names
+    /// a stored task. A stale id (the task finished, its slot reused) is
+    /// ignored: this is what makes an old waker harmless. Returns whether it
+    /// polled.
+    pub fn poll_task(&self, id: TaskId) -> bool {
+        let Some((mut future, waker)) = self.tasks.borrow_mut().start_poll(id) else {
+            return false;
         };
         bump(&self.counters.polls);
 
         let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
 
         let mut tasks = self.tasks.borrow_mut();
-        let task = &mut tasks[id.slot()];
-        task.waker.put_back(waker);
+        let task = tasks
+            .get_mut(id)
+            .expect("a task being polled stays in the slab");
+        task.wakers.put_back(waker);
         let aborted = matches!(
             task.stage,
             Stage::Polling {
@@ -217,27 +169,28 @@ impl Core {
             }
         );
         if matches!(result, Ok(Poll::Pending)) && !aborted {
-            task.stage = Stage::Stored(future); // the common case: wait for a wake
+            task.stage = Stage::Stored(future); // E3, the common case: wait for a wake
             return true;
         }
         drop(tasks);
         match result {
             Ok(Poll::Pending) => {
-                // It aborted itself during this poll.
+                // E7: it aborted itself during this poll.
                 self.drop_future(id, future);
                 self.finish(id, Err(JoinError::Cancelled));
             }
             Ok(Poll::Ready(outcome)) => {
-                // `run_to_outcome` already dropped the user's future (and caught the
-                // panics of its polls and of its `Drop` into `outcome`).
+                // E5. `run_to_outcome` already dropped the user's future (and
+                // caught the panics of its polls and of its `Drop` into `outcome`).
                 drop(future);
                 self.finish(id, outcome);
             }
             Err(payload) => {
-                // `run_to_outcome` catches the user future's panics, so this is a
-                // panic around it: a remote task's output dropped on the loop
-                // because its handle is gone, say. It is still the task's
-                // outcome (reported to the hook if detached), never the loop's.
+                // E5. `run_to_outcome` catches the user future's panics, so
+                // this is a panic around it: a remote task's output dropped on
+                // the loop because its handle is gone, say. It is still the
+                // task's outcome (reported to the hook if detached), never the
+                // loop's.
                 self.drop_future(id, future);
                 self.finish(id, Err(JoinError::Panicked(payload)));
             }
@@ -245,37 +198,47 @@ impl Core {
         true
     }
 
+    /// Hard cancel: drops the task's future now (E6), or right after the
+    /// current poll if the task is aborting itself (E7). The caller makes
+    /// the loop current if it is not (`JoinHandle::abort`), since the
+    /// future's destructors may need it.
+    pub fn abort(&self, id: TaskId) {
+        let future = self.tasks.borrow_mut().abort(id);
+        if let Some(future) = future {
+            self.drop_future(id, future);
+            self.finish(id, Err(JoinError::Cancelled));
+        }
+    }
+
     /// Drops a task's future outside any borrow; a panic in its `Drop` is
-    /// reported, never propagated. The drop runs with this loop as the
-    /// current one (if no loop is current), so destructors that talk to their
-    /// loop — a `Sleep` cancelling its timer — work even when `abort()` is
-    /// called by the host between turns.
-    fn drop_future(self: &Rc<Self>, id: TaskId, future: BoxFuture) {
-        let what = || format!("{} (while dropping it)", self.label(id.generation()));
+    /// reported, never propagated.
+    fn drop_future(&self, id: TaskId, future: BoxFuture) {
+        let what = || format!("{} (while dropping it)", self.label(id));
         self.drop_user_value(what, future);
     }
 
+    /// The name of task `id` for a report, while it is in the slab.
+    fn label(&self, id: TaskId) -> String {
+        self.tasks.borrow().label(id.generation())
+    }
+
     /// Drops a user value the loop was asked to discard (an aborted task's
-    /// future, a cancelled callback) with this loop current; a panic in its
-    /// `Drop` is reported as `what()` (built only then), never propagated.
-    pub fn drop_user_value<T>(self: &Rc<Self>, what: impl FnOnce() -> String, value: T) {
-        let dropped = crate::context::as_current_if_none(self, || drop_caught(value));
-        if let Err(payload) = dropped {
+    /// future, a cancelled callback); a panic in its `Drop` is reported as
+    /// `what()` (built only then), never propagated.
+    pub fn drop_user_value<T>(&self, what: impl FnOnce() -> String, value: T) {
+        if let Err(payload) = drop_caught(value) {
             self.report_unhandled(&what(), payload);
         }
     }
 
-    /// Records a task's end: hands the outcome to its `JoinHandle`, or, for
-    /// a detached task, removes it at once.
-    pub fn finish(&self, id: TaskId, outcome: Outcome) {
+    /// Records a task's end: keeps the outcome for its `JoinHandle`, or, for
+    /// a detached task, removes it at once (E10).
+    fn finish(&self, id: TaskId, outcome: Outcome) {
         if let Err(JoinError::Panicked(payload)) = &outcome {
-            self.note_task_panic(&self.label(id.generation()), panic_message(payload));
+            self.note_task_panic(&self.label(id), panic_message(payload));
         }
         let mut tasks = self.tasks.borrow_mut();
-        let Some(task) = tasks
-            .get_mut(id.slot())
-            .filter(|task| task.generation == id.generation())
-        else {
+        let Some(task) = tasks.get_mut(id) else {
             // The task's own destructor dropped the loop (`abort()` drops the
             // future between turns), and the shutdown removed the task: no
             // handle can collect the outcome any more (it reads `LoopClosed`).
@@ -293,19 +256,86 @@ impl Core {
                 }
             }
             JoinInterest::Detached => {
-                let task = tasks.remove(id.slot());
+                let removed = tasks.remove(id).expect("found just above");
                 drop(tasks);
-                self.recycle_waker(task.waker);
-                let name = self.take_name(task.generation);
-                self.discard_outcome(|| task_label(task.generation, name), outcome);
+                self.discard_outcome(|| removed.label(), outcome);
+                // `removed.stage` is `Polling`: nothing of the user's is left in it.
             }
+        }
+    }
+
+    /// True once task `id` has an outcome (or is gone: the loop shut down).
+    pub fn is_finished(&self, id: TaskId) -> bool {
+        match self.tasks.borrow().get(id) {
+            Some(task) => matches!(task.stage, Stage::Finished(_)),
+            None => true,
+        }
+    }
+
+    /// A `JoinHandle`'s poll: takes the outcome if the task finished (E8),
+    /// else registers `waker` to be woken when it does. A task that is gone
+    /// was dropped with its loop (E11): `LoopClosed`.
+    pub fn poll_join(&self, id: TaskId, waker: &Waker) -> JoinPoll {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(task) = tasks.get_mut(id) else {
+            return JoinPoll::Ready(Err(JoinError::LoopClosed));
+        };
+        if let Stage::Finished(_) = task.stage {
+            let removed = tasks.remove(id).expect("found just above");
+            drop(tasks);
+            let Stage::Finished(outcome) = removed.stage else {
+                unreachable!("matched just above");
+            };
+            return JoinPoll::Ready(outcome);
+        }
+        let replaced = match &mut task.join_interest {
+            JoinInterest::Handle(Some(current)) if current.will_wake(waker) => None,
+            JoinInterest::Handle(slot) => slot.replace(waker.clone()),
+            JoinInterest::Detached => {
+                unreachable!("a live JoinHandle means the task is not detached")
+            }
+        };
+        // The old waker may be another executor's, and the last reference to
+        // its task: dropping it can run arbitrary code (even drop one of our
+        // JoinHandles), so it is dropped only after the borrow is released.
+        drop(tasks);
+        drop(replaced);
+        JoinPoll::Pending
+    }
+
+    /// A `JoinHandle` was dropped without collecting (E9): a finished task's
+    /// outcome is discarded (a panic goes to the hook); an unfinished task is
+    /// detached and runs on.
+    pub fn detach(&self, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(task) = tasks.get_mut(id) else {
+            return;
+        };
+        if let Stage::Finished(_) = task.stage {
+            let removed = tasks.remove(id).expect("found just above");
+            drop(tasks);
+            let Removed {
+                generation,
+                stage: Stage::Finished(outcome),
+                name,
+                ..
+            } = removed
+            else {
+                unreachable!("matched just above");
+            };
+            self.discard_outcome(|| task_label(generation, name), outcome);
+        } else {
+            // Dropping a waker is user code too: take it out first.
+            let old = std::mem::replace(&mut task.join_interest, JoinInterest::Detached);
+            drop(tasks);
+            drop(old);
         }
     }
 
     /// Disposes of an outcome nobody will collect: a panic goes to the
     /// unhandled-panic hook; an output is dropped (under `catch_unwind`).
     /// `name` is only called (it allocates) when there is something to report.
-    pub fn discard_outcome(&self, name: impl FnOnce() -> String, outcome: Outcome) {
+    fn discard_outcome(&self, name: impl FnOnce() -> String, outcome: Outcome) {
         match outcome {
             Err(JoinError::Panicked(payload)) => self.report_unhandled(&name(), payload),
             Err(_) => {}
@@ -313,35 +343,6 @@ impl Core {
                 if let Err(payload) = drop_caught(output) {
                     self.report_unhandled(&format!("{} (dropping its output)", name()), payload);
                 }
-            }
-        }
-    }
-
-    /// Hard cancel: drops the task's future now, or right after the current
-    /// poll if the task is aborting itself.
-    pub fn abort(self: &Rc<Self>, id: TaskId) {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(task) = tasks
-            .get_mut(id.slot())
-            .filter(|t| t.generation == id.generation())
-        else {
-            return;
-        };
-        match task.stage {
-            Stage::Polling {
-                ref mut abort_requested,
-            } => *abort_requested = true,
-            Stage::Finished(_) => {}
-            Stage::Stored(_) => {
-                let polling = Stage::Polling {
-                    abort_requested: false,
-                };
-                let Stage::Stored(future) = std::mem::replace(&mut task.stage, polling) else {
-                    unreachable!("matched just above");
-                };
-                drop(tasks);
-                self.drop_future(id, future);
-                self.finish(id, Err(JoinError::Cancelled));
             }
         }
     }
@@ -355,7 +356,7 @@ impl Core {
         bump(&self.counters.panics);
         match self.panic_policy {
             PanicPolicy::Continue => {}
-            PanicPolicy::StopLoop => self.stop_requested.set(true),
+            PanicPolicy::StopLoop => self.request_stop(),
             PanicPolicy::Propagate => {
                 let mut slot = self.propagate.borrow_mut();
                 if slot.is_none() {
@@ -365,6 +366,7 @@ impl Core {
         }
     }
 
+    /// Hands a panic nobody will see otherwise to the unhandled-panic hook.
     pub fn report_unhandled(&self, task: &str, payload: Payload) {
         let report = UnhandledPanic {
             task,
@@ -375,31 +377,128 @@ impl Core {
         let _ = catch(|| (self.panic_hook)(&report));
     }
 
+    /// A panic the `Propagate` policy is waiting to re-raise, if any.
+    pub fn propagation_pending(&self) -> bool {
+        self.propagate.borrow().is_some()
+    }
+
+    /// Takes the message of the panic to re-raise (`Propagate`).
+    pub fn take_propagated_panic(&self) -> Option<String> {
+        self.propagate.borrow_mut().take()
+    }
+
+    // ----- stopping -------------------------------------------------------
+
+    /// Asks the loop to stop: the driving call running now, or the next one.
+    pub fn request_stop(&self) {
+        self.stop_requested.set(true);
+    }
+
+    /// True while a stop request waits to be consumed.
+    #[inline]
+    pub fn stop_requested(&self) -> bool {
+        self.stop_requested.get()
+    }
+
+    /// Consumes a stop request: true if there was one.
+    #[inline]
+    pub fn take_stop_request(&self) -> bool {
+        self.stop_requested.replace(false)
+    }
+
+    // ----- messages from other threads ------------------------------------
+
+    /// Acts on one message taken from the injector.
+    pub fn receive(&self, message: Message) {
+        match message {
+            Message::Wake(id) => {
+                bump(&self.counters.remote_wakes);
+                self.ready.push(id);
+            }
+            Message::WakeBlockOn => {} // the block_on waker set its flag already
+            Message::Call(callback) => {
+                bump(&self.counters.call_soon_threadsafe);
+                let mut callbacks = self.callbacks.borrow_mut();
+                let key = callbacks.insert(callback.into_inner());
+                callbacks.schedule(key);
+            }
+            Message::Spawn(task) => {
+                bump(&self.counters.remote_spawns);
+                self.adopt_detached(task.into_inner());
+            }
+            Message::SpawnWith(make) => {
+                bump(&self.counters.remote_spawns);
+                let future = (make.into_inner())();
+                self.adopt_detached(future);
+            }
+            Message::Stop => self.request_stop(),
+            Message::Unhandled(payload) => {
+                self.report_unhandled("remote task (its handle was dropped unread)", payload)
+            }
+        }
+    }
+
     // ----- callbacks and timers -------------------------------------------
 
-    pub fn call_soon(self: &Rc<Self>, callback: LocalCallback) -> CallbackHandle {
+    /// Queues `callback` for the next run phase.
+    pub fn call_soon(&self, callback: LocalCallback) -> CallbackKey {
         bump(&self.counters.call_soon);
         let mut callbacks = self.callbacks.borrow_mut();
         let key = callbacks.insert(callback);
         callbacks.schedule(key);
-        CallbackHandle {
-            key,
-            timer: None,
-            core: Rc::downgrade(self),
-        }
+        key
     }
 
-    pub fn call_at(self: &Rc<Self>, deadline: Instant, callback: LocalCallback) -> CallbackHandle {
+    /// Stores `callback` and a timer that schedules it at `deadline`.
+    pub fn call_at(&self, deadline: Instant, callback: LocalCallback) -> (CallbackKey, TimerKey) {
         let key = self.callbacks.borrow_mut().insert(callback);
         let timer = self
             .timers
             .borrow_mut()
             .insert(deadline, Expiry::Callback(key));
-        CallbackHandle {
-            key,
-            timer: Some(timer),
-            core: Rc::downgrade(self),
+        (key, timer)
+    }
+
+    /// Takes a callback out wherever it is (queued, or waiting in `timer`);
+    /// `None` if it ran or was cancelled. The caller drops it.
+    pub fn cancel_callback(
+        &self,
+        key: CallbackKey,
+        timer: Option<TimerKey>,
+    ) -> Option<LocalCallback> {
+        let callback = self.callbacks.borrow_mut().take(key);
+        if let Some(timer) = timer {
+            // An `Expiry::Callback` holds only a key: nothing of the user's.
+            let _ = self.timers.borrow_mut().cancel(timer);
         }
+        callback
+    }
+
+    /// A timer that wakes `waker` at `deadline` (a `Sleep`).
+    pub fn add_wake_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        self.timers
+            .borrow_mut()
+            .insert(deadline, Expiry::Wake(waker))
+    }
+
+    /// Points the pending wake timer `key` at `waker`; false if `key` is no
+    /// longer pending (it fired or was cancelled).
+    pub fn update_wake_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut timers = self.timers.borrow_mut();
+        if !timers.is_pending(key) {
+            return false;
+        }
+        let replaced = timers.update_waker(key, waker);
+        // A replaced waker is dropped only once the borrow is released.
+        drop(timers);
+        drop(replaced);
+        true
+    }
+
+    /// Removes a timer that has not fired (a dropped `Sleep`).
+    pub fn cancel_timer(&self, key: TimerKey) {
+        let expiry = self.timers.borrow_mut().cancel(key);
+        drop(expiry); // a waker: dropped outside the borrow
     }
 
     /// Moves every expired timer's work to the ready queues.
@@ -415,8 +514,8 @@ impl Core {
         let now = self.now();
         let mut fired = 0;
         loop {
-            let due = self.timers.borrow_mut().pop_expired(now);
-            match due {
+            let expiry = self.timers.borrow_mut().pop_expired(now);
+            match expiry {
                 None => break,
                 Some(Expiry::Wake(waker)) => waker.wake(),
                 Some(Expiry::Callback(key)) => self.callbacks.borrow_mut().schedule(key),
@@ -480,11 +579,21 @@ impl Core {
         !self.ready.is_empty() || self.callbacks.borrow().scheduled() > 0
     }
 
+    /// The earliest pending timer's deadline.
     pub fn next_timer(&self) -> Option<Instant> {
         self.timers.borrow_mut().next_deadline()
     }
 
     // ----- introspection and teardown -------------------------------------
+
+    #[inline]
+    pub fn count_turn(&self) {
+        bump(&self.counters.turns);
+    }
+
+    pub fn count_sleep(&self) {
+        bump(&self.counters.sleeps);
+    }
 
     pub fn metrics(&self) -> Metrics {
         let c = &self.counters;
@@ -506,39 +615,42 @@ impl Core {
         }
     }
 
-    /// Drops every unfinished task, callback and timer. Each such task's
-    /// `JoinHandle` then resolves `LoopClosed`; each remote task's completer,
-    /// dropped with its future, resolves its `RemoteHandle` `LoopClosed`.
-    /// A *finished* task whose `JoinHandle` is alive keeps its outcome: the
-    /// handle can still collect it after the loop is gone.
+    /// Tasks in the slab, ready task ids, timers: for `Debug`.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.tasks.borrow().len(),
+            self.ready.len(),
+            self.timers.borrow().len(),
+        )
+    }
+
+    /// Drops every unfinished task, callback and timer (E11). Each such
+    /// task's `JoinHandle` then resolves `LoopClosed`; each remote task's
+    /// completer, dropped with its future, resolves its `RemoteHandle`
+    /// `LoopClosed`. A *finished* task whose `JoinHandle` is alive keeps its
+    /// outcome: the handle can still collect it after the loop is gone.
     pub fn shutdown(&self) {
         // Dropping a future may drop JoinHandles, Sleeps or CallbackHandles of
         // this very loop, which borrow these RefCells: take each thing out
         // first, then drop it with no borrow held. Repeat until nothing is
         // left, since a destructor may spawn or schedule more.
         loop {
-            let unfinished: Vec<usize> = self
-                .tasks
-                .borrow()
-                .iter()
-                .filter(|(_, task)| !matches!(task.stage, Stage::Finished(_)))
-                .map(|(slot, _)| slot)
-                .collect();
+            let unfinished = self.tasks.borrow().unfinished();
             let callbacks = self.callbacks.borrow_mut().take_all();
             let timers = self.timers.borrow_mut().take_all();
             if unfinished.is_empty() && callbacks.is_empty() && timers.is_empty() {
                 break;
             }
-            for slot in unfinished {
-                let Some(task) = self.tasks.borrow_mut().try_remove(slot) else {
+            for id in unfinished {
+                let Some(removed) = self.tasks.borrow_mut().remove(id) else {
                     continue; // removed by an earlier destructor
                 };
-                let name = task_label(task.generation, self.take_name(task.generation));
-                let join_waker = match task.join_interest {
+                let name = removed.label();
+                let join_waker = match removed.join_interest {
                     JoinInterest::Handle(waker) => waker,
                     JoinInterest::Detached => None,
                 };
-                if let Err(payload) = drop_caught(task.stage) {
+                if let Err(payload) = drop_caught(removed.stage) {
                     self.report_unhandled(&format!("{name} (dropped with its loop)"), payload);
                 }
                 if let Some(waker) = join_waker {

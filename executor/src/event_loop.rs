@@ -33,14 +33,14 @@
 //! tells the host when it must call again.
 
 use crate::builder::Builder;
-use crate::callbacks::CallbackHandle;
+use crate::callback_handle::CallbackHandle;
 use crate::clock::{deadline_after, host_timeout};
 use crate::context;
 use crate::core::Core;
 use crate::handle::Handle;
 use crate::join_handle::JoinHandle;
 use crate::message::Message;
-use crate::metrics::{bump, Metrics};
+use crate::metrics::Metrics;
 use crate::panic::catch;
 use looplet_injector::Inbox;
 use std::fmt;
@@ -174,17 +174,17 @@ impl EventLoop {
 
     /// A thread-safe handle for other threads.
     pub fn handle(&self) -> Handle {
-        self.core.handle()
+        Handle::of(&self.core)
     }
 
     /// Spawns a task on this loop. It runs when the loop runs.
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
-        Rc::clone(&self.core).spawn(future, None)
+        JoinHandle::spawn(Rc::clone(&self.core), future, None)
     }
 
     /// Spawns a named task (the name appears in panic reports).
     pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
-        Rc::clone(&self.core).spawn(future, Some(name.into()))
+        JoinHandle::spawn(Rc::clone(&self.core), future, Some(name.into()))
     }
 
     /// Queues `callback` to run in the loop's next run phase, in FIFO order.
@@ -193,7 +193,7 @@ impl EventLoop {
     /// thread, so the loop will see the queue before it sleeps. From another
     /// thread, use [`Handle::call_soon_threadsafe`].
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        self.core.call_soon(Box::new(callback))
+        CallbackHandle::call_soon(&self.core, Box::new(callback))
     }
 
     /// Runs `callback` after `delay`.
@@ -201,12 +201,12 @@ impl EventLoop {
     /// the loop is dropped).
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
         let deadline = deadline_after(self.core.now(), delay);
-        self.core.call_at(deadline, Box::new(callback))
+        CallbackHandle::call_at(&self.core, deadline, Box::new(callback))
     }
 
     /// Runs `callback` at `deadline`.
     pub fn call_at(&self, deadline: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        self.core.call_at(deadline, Box::new(callback))
+        CallbackHandle::call_at(&self.core, deadline, Box::new(callback))
     }
 
     /// Asks the loop to stop: the driving call running now, or else the next
@@ -216,7 +216,7 @@ impl EventLoop {
     /// `block_on` does not end on a stop (it waits for its future) and leaves
     /// the request for the next call.
     pub fn stop(&self) {
-        self.core.stop_requested.set(true);
+        self.core.request_stop();
     }
 
     /// The loop's counters.
@@ -272,8 +272,8 @@ impl EventLoop {
         let _entered = self.enter();
         loop {
             self.turn_once(None, None, None);
-            let stopped = self.core.stop_requested.replace(false);
-            if stopped || self.core.propagate.borrow().is_some() {
+            let stopped = self.core.take_stop_request();
+            if stopped || self.core.propagation_pending() {
                 break;
             }
         }
@@ -294,8 +294,8 @@ impl EventLoop {
         let _entered = self.enter();
         let root = Arc::new(BlockOnWaker {
             woken: AtomicBool::new(true),
-            loop_id: self.core.loop_id,
-            injector: Arc::clone(&self.core.injector),
+            loop_id: self.core.loop_id(),
+            injector: Arc::clone(self.core.injector()),
         });
         let waker = Waker::from(Arc::clone(&root));
         let mut future = pin!(future);
@@ -315,7 +315,7 @@ impl EventLoop {
                 }
             }
             self.turn_once(None, Some(&root), None);
-            if self.core.propagate.borrow().is_some() {
+            if self.core.propagation_pending() {
                 self.return_to_host();
                 self.propagate_if_requested();
             }
@@ -331,7 +331,7 @@ impl EventLoop {
     pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
         let _entered = self.enter();
         let mut tick = self.turn_once(timeout, None, None);
-        tick.stopped = self.core.stop_requested.replace(false);
+        tick.stopped = self.core.take_stop_request();
         self.return_to_host();
         tick.next_deadline = self.next_deadline();
         self.propagate_if_requested();
@@ -365,11 +365,11 @@ impl EventLoop {
         loop {
             let this = self.turn_once(Some(Duration::ZERO), None, until);
             tick.add(this);
-            if self.core.stop_requested.replace(false) {
+            if self.core.take_stop_request() {
                 tick.stopped = true;
                 break;
             }
-            if self.core.propagate.borrow().is_some() {
+            if self.core.propagation_pending() {
                 break;
             }
             // Stalled: this turn found nothing, and nothing arrived since.
@@ -407,7 +407,7 @@ impl EventLoop {
     /// handed the loop back to the host already (exactly once: a second
     /// hand-back would claim a second wake for the same one).
     fn propagate_if_requested(&self) {
-        let message = self.core.propagate.borrow_mut().take();
+        let message = self.core.take_propagated_panic();
         if let Some(message) = message {
             std::panic::resume_unwind(Box::new(message));
         }
@@ -422,14 +422,14 @@ impl EventLoop {
         root: Option<&BlockOnWaker>,
         until: Option<Instant>,
     ) -> Tick {
-        bump(&self.core.counters.turns);
+        self.core.count_turn();
         let took_messages = self.drain_injector();
         self.core.fire_timers();
 
         let root_ready = root.is_some_and(|r| r.woken.load(Ordering::Acquire));
         // A pending stop ends `run` (and a host's turn) without sleeping;
         // `block_on` ignores it and waits for its future as usual.
-        let stopping = self.core.stop_requested.get() && root.is_none();
+        let stopping = self.core.stop_requested() && root.is_none();
         // The snapshot: what is ready at this moment (or what is left of a
         // snapshot that `run_for`'s budget cut short) runs this turn.
         let (mut callbacks, mut tasks) = match self.rest_of_snapshot.take() {
@@ -453,7 +453,7 @@ impl EventLoop {
         if callbacks_left == 0 {
             while tasks_left > 0 {
                 tasks_left -= 1;
-                let Some(id) = self.core.ready.pop() else {
+                let Some(id) = self.core.pop_ready() else {
                     tasks_left = 0;
                     break;
                 };
@@ -497,36 +497,11 @@ impl EventLoop {
 
     /// Moves up to [`MAX_MESSAGES_PER_TURN`] waiting messages onto the local queues.
     fn take_messages(&mut self) {
-        let core = &self.core;
         for _ in 0..MAX_MESSAGES_PER_TURN {
             let Some(message) = self.inbox.try_recv() else {
                 break;
             };
-            match message {
-                Message::Wake(id) => {
-                    bump(&core.counters.remote_wakes);
-                    core.ready.push(id);
-                }
-                Message::WakeBlockOn => {} // the root waker set its flag already
-                Message::Call(callback) => {
-                    bump(&core.counters.call_soon_threadsafe);
-                    let mut callbacks = core.callbacks.borrow_mut();
-                    let key = callbacks.insert(callback.into_inner());
-                    callbacks.schedule(key);
-                }
-                Message::Spawn(task) => {
-                    bump(&core.counters.remote_spawns);
-                    core.adopt_detached(task.into_inner());
-                }
-                Message::SpawnWith(spawn) => {
-                    bump(&core.counters.remote_spawns);
-                    (spawn.into_inner())(core);
-                }
-                Message::Stop => core.stop_requested.set(true),
-                Message::Unhandled(payload) => {
-                    core.report_unhandled("remote task (its handle was dropped unread)", payload)
-                }
-            }
+            self.core.receive(message);
         }
     }
 
@@ -543,7 +518,7 @@ impl EventLoop {
         if timeout == Some(Duration::ZERO) || !self.inbox.prepare_to_sleep() {
             return; // a timer is due, or a message slipped in: do not sleep
         }
-        bump(&self.core.counters.sleeps);
+        self.core.count_sleep();
         // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
         let _ = self.poll.poll(&mut self.events, timeout);
         self.inbox.woke_up();
@@ -567,7 +542,7 @@ impl Wake for BlockOnWaker {
         if self.woken.swap(true, Ordering::AcqRel) {
             return;
         }
-        let on_loop_thread = context::try_current().is_some_and(|c| c.loop_id == self.loop_id);
+        let on_loop_thread = context::try_current().is_some_and(|c| c.loop_id() == self.loop_id);
         if !on_loop_thread {
             let _ = self.injector.push(Message::WakeBlockOn);
         }
@@ -577,8 +552,7 @@ impl Wake for BlockOnWaker {
 impl Drop for EventLoop {
     fn drop(&mut self) {
         // The teardown runs with this loop as the current one (unless another
-        // is), so that destructors that report to it (`Submission`) or talk to it
-        // (`Sleep`) reach it. Dropping a message never unwinds (`Submission`).
+        // is), so that destructors that talk to it (`Sleep`) reach it.
         let (inbox, core) = (&self.inbox, &self.core);
         let discard_queued = || {
             while let Some(message) = inbox.try_recv() {
@@ -587,8 +561,13 @@ impl Drop for EventLoop {
                     Message::Unhandled(payload) => core
                         .report_unhandled("remote task (its handle was dropped unread)", payload),
                     // Dropping a Spawn message drops its completer, which
-                    // resolves the RemoteHandle `LoopClosed`.
-                    other => drop(other),
+                    // resolves the RemoteHandle `LoopClosed`; a panic in the
+                    // `Drop` of the user's values is reported, never raised.
+                    other => {
+                        if let Err(payload) = other.discard() {
+                            core.report_unhandled("a submission dropped unrun", payload);
+                        }
+                    }
                 }
             }
         };
@@ -608,11 +587,12 @@ impl Drop for EventLoop {
 
 impl fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (tasks, ready, timers) = self.core.sizes();
         f.debug_struct("EventLoop")
             .field("name", &self.name)
-            .field("tasks", &self.core.tasks.borrow().len())
-            .field("ready", &self.core.ready.len())
-            .field("timers", &self.core.timers.borrow().len())
+            .field("tasks", &tasks)
+            .field("ready", &ready)
+            .field("timers", &timers)
             .finish_non_exhaustive()
     }
 }

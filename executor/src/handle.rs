@@ -6,7 +6,10 @@
 //! `looplet::spawn`): those push straight onto local queues and never wake
 //! anything, because the loop is, by definition, awake when they run.
 
+use crate::context;
+use crate::core::Core;
 use crate::message::{Message, SendTask, Submission};
+use crate::outcome::BoxFuture;
 use crate::remote_handle::{pair, run_remote_with, RemoteHandle, RemoteHandleSink};
 use crate::run_to_outcome::run_to_outcome;
 use looplet_injector::Injector;
@@ -37,11 +40,28 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn new(injector: Arc<Injector<Message>>, loop_thread: ThreadId) -> Self {
+    /// The handle of `core`'s loop.
+    pub(crate) fn of(core: &Core) -> Self {
         Handle {
-            injector,
-            loop_thread,
+            injector: Arc::clone(core.injector()),
+            loop_thread: core.loop_thread(),
         }
+    }
+
+    /// Pushes `message`; if the loop is gone, the message is dropped here,
+    /// and with it any `Completer` inside (its `RemoteHandle` resolves
+    /// `LoopClosed`). A panic in the `Drop` of the user's values goes to the
+    /// loop running on this thread, if any (std's panic hook printed it).
+    fn submit(&self, message: Message) -> Result<(), Closed> {
+        let Err(refused) = self.injector.push(message) else {
+            return Ok(());
+        };
+        if let Err(payload) = refused.0.discard() {
+            if let Some(core) = context::try_current() {
+                core.report_unhandled("a submission dropped unrun", payload);
+            }
+        }
+        Err(Closed)
     }
 
     /// The handle of the loop running on this thread.
@@ -50,12 +70,12 @@ impl Handle {
     /// Outside a task or callback of a running loop.
     #[track_caller]
     pub fn current() -> Handle {
-        crate::context::current(
+        let core = context::current(
             "looplet::Handle::current called",
             "where you own the EventLoop, take its handle with EventLoop::handle \
              and pass it to the code that needs it",
-        )
-        .handle()
+        );
+        Handle::of(&core)
     }
 
     /// Runs `callback` on the loop thread, soon. From any thread.
@@ -69,9 +89,7 @@ impl Handle {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.injector
-            .push(Message::Call(Submission::new(Box::new(callback))))
-            .map_err(|_| Closed)
+        self.submit(Message::Call(Submission::new(Box::new(callback))))
     }
 
     /// Spawns a `Send` future on the loop from any thread. The returned
@@ -87,9 +105,8 @@ impl Handle {
         // fewer than building it from a closure on the loop).
         let (completer, handle) = pair(Arc::clone(&self.injector), self.loop_thread);
         let task: SendTask = Box::pin(run_to_outcome(future, RemoteHandleSink::new(completer)));
-        // Refused (loop gone): the message is dropped here, and with it the
-        // completer, so the handle resolves `LoopClosed`.
-        let _ = self.injector.push(Message::Spawn(Submission::new(task)));
+        // Refused (loop gone): the handle resolves `LoopClosed` (see `submit`).
+        let _ = self.submit(Message::Spawn(Submission::new(task)));
         handle
     }
 
@@ -103,15 +120,10 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let (completer, handle) = pair(Arc::clone(&self.injector), self.loop_thread);
-        let spawn = move |core: &crate::core::Core| {
-            core.adopt_detached(Box::pin(run_remote_with(make, completer)));
-        };
-        // If the loop is gone, the refused message is dropped right here,
-        // and with it the completer: the handle resolves `LoopClosed`. (A
-        // panic in the future's `Drop` is contained by `Submission`.)
-        let _ = self
-            .injector
-            .push(Message::SpawnWith(Submission::new(Box::new(spawn))));
+        // Called by the loop, on its thread: the task it returns need not be `Send`.
+        let build = move || -> BoxFuture { Box::pin(run_remote_with(make, completer)) };
+        // Refused (loop gone): the handle resolves `LoopClosed` (see `submit`).
+        let _ = self.submit(Message::SpawnWith(Submission::new(Box::new(build))));
         handle
     }
 

@@ -5,9 +5,10 @@
 //! result is never confused with the waiter's own cancellation (asyncio's
 //! `CancelledError` ambiguity cannot arise).
 
-use crate::core::Core;
-use crate::panic::Payload;
-use crate::task::{task_label, JoinInterest, Stage};
+use crate::context::{self, current};
+use crate::core::{Core, JoinPoll};
+use crate::outcome::{BoxFuture, JoinError};
+use crate::run_to_outcome::{run_to_outcome, JoinHandleSink};
 use looplet_waker::TaskId;
 use std::fmt;
 use std::future::Future;
@@ -15,87 +16,6 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-
-/// Why a task has no output.
-pub enum JoinError {
-    /// The task was aborted (or cancelled) before it finished.
-    Cancelled,
-    /// The task panicked; the payload is the one given to `panic!`.
-    Panicked(Payload),
-    /// The loop was dropped (or unwound) before the task finished.
-    LoopClosed,
-}
-
-impl JoinError {
-    /// True for [`JoinError::Cancelled`].
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
-    }
-
-    /// True for [`JoinError::Panicked`].
-    pub fn is_panic(&self) -> bool {
-        matches!(self, JoinError::Panicked(_))
-    }
-
-    /// True for [`JoinError::LoopClosed`].
-    pub fn is_loop_closed(&self) -> bool {
-        matches!(self, JoinError::LoopClosed)
-    }
-
-    /// The panic payload, e.g. to `std::panic::resume_unwind` it.
-    ///
-    /// # Panics
-    /// If the error is not [`JoinError::Panicked`].
-    pub fn into_panic(self) -> Payload {
-        match self.try_into_panic() {
-            Ok(payload) => payload,
-            Err(other) => panic!("JoinError::into_panic called on {other:?}"),
-        }
-    }
-
-    /// The panic payload, or the error itself if it is not a panic.
-    pub fn try_into_panic(self) -> Result<Payload, JoinError> {
-        match self {
-            JoinError::Panicked(payload) => Ok(payload),
-            other => Err(other),
-        }
-    }
-
-    /// The panic message, if this is a panic with a string payload.
-    pub fn panic_message(&self) -> Option<&str> {
-        match self {
-            JoinError::Panicked(payload) => Some(crate::panic::panic_message(payload)),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("Cancelled"),
-            JoinError::Panicked(payload) => f
-                .debug_tuple("Panicked")
-                .field(&crate::panic::panic_message(payload))
-                .finish(),
-            JoinError::LoopClosed => f.write_str("LoopClosed"),
-        }
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("task was cancelled"),
-            JoinError::Panicked(payload) => {
-                write!(f, "task panicked: {}", crate::panic::panic_message(payload))
-            }
-            JoinError::LoopClosed => f.write_str("event loop closed before the task finished"),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}
 
 /// A handle to a task spawned on this thread's loop. Awaiting it yields the
 /// task's output or a [`JoinError`]. Dropping it *detaches* the task: it keeps
@@ -113,7 +33,17 @@ pub struct JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(id: TaskId, core: Rc<Core>) -> Self {
+    /// Spawns `future` on `core` and returns its handle. Takes an owned
+    /// `Rc` because the handle keeps it (no extra clone).
+    pub(crate) fn spawn<F>(core: Rc<Core>, future: F, name: Option<Box<str>>) -> Self
+    where
+        F: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        // `run_to_outcome` runs the future and drops it before the outcome
+        // is delivered (see there, also for why nothing wraps it).
+        let erased: BoxFuture = Box::pin(run_to_outcome(future, JoinHandleSink));
+        let id = core.add_joined_task(erased, name);
         JoinHandle {
             id,
             core,
@@ -130,98 +60,49 @@ impl<T> JoinHandle<T> {
     /// Hard cancel: the task's future is dropped now (or, if the task is
     /// aborting itself, right after its current poll). Awaiting the handle
     /// then yields `Err(JoinError::Cancelled)`. No effect on a finished task.
+    ///
+    /// ```
+    /// let mut event_loop = looplet_executor::EventLoop::new()?;
+    /// let forever = event_loop.spawn(std::future::pending::<()>());
+    /// forever.abort();
+    /// assert!(event_loop.block_on(forever).unwrap_err().is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn abort(&self) {
-        self.core.abort(self.id);
+        // Called between turns the loop is not current, but the future's
+        // destructors may need it (a `Sleep` cancels its timer).
+        context::as_current_if_none(&self.core, || self.core.abort(self.id));
     }
 
     /// True once the task has an outcome (or the loop is gone).
     pub fn is_finished(&self) -> bool {
-        let tasks = self.core.tasks.borrow();
-        match tasks.get(self.id.slot()) {
-            Some(task) if task.generation == self.id.generation() => {
-                matches!(task.stage, Stage::Finished(_))
-            }
-            _ => true,
-        }
+        self.core.is_finished(self.id)
     }
 }
 
 impl<T: 'static> Future for JoinHandle<T> {
-    type Output = Result<T, crate::JoinError>;
+    type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         assert!(!self.done, "JoinHandle polled after it completed");
-        let mut tasks = self.core.tasks.borrow_mut();
-        let slot = self.id.slot();
-        let Some(task) = tasks
-            .get_mut(slot)
-            .filter(|t| t.generation == self.id.generation())
-        else {
-            // Only the loop's shutdown removes a task whose handle is alive.
-            drop(tasks);
-            self.done = true;
-            return Poll::Ready(Err(JoinError::LoopClosed));
-        };
-        if let Stage::Finished(_) = task.stage {
-            let task = tasks.remove(slot);
-            drop(tasks);
-            self.done = true;
-            self.core.take_name(task.generation);
-            self.core.recycle_waker(task.waker);
-            let Stage::Finished(outcome) = task.stage else {
-                unreachable!("matched just above");
-            };
-            return Poll::Ready(outcome.map(|output| {
-                *output
-                    .downcast::<T>()
-                    .expect("a JoinHandle's type always matches its task's output")
-            }));
-        }
-        let replaced = match &mut task.join_interest {
-            JoinInterest::Handle(Some(waker)) if waker.will_wake(cx.waker()) => None,
-            JoinInterest::Handle(slot) => slot.replace(cx.waker().clone()),
-            JoinInterest::Detached => {
-                unreachable!("a live JoinHandle means the task is not detached")
+        match self.core.poll_join(self.id, cx.waker()) {
+            JoinPoll::Pending => Poll::Pending,
+            JoinPoll::Ready(outcome) => {
+                self.done = true;
+                Poll::Ready(outcome.map(|output| {
+                    *output
+                        .downcast::<T>()
+                        .expect("a JoinHandle's type always matches its task's output")
+                }))
             }
-        };
-        // The old waker may be another executor's, and the last reference to
-        // its task: dropping it can run arbitrary code (even drop one of our
-        // JoinHandles), so it is dropped only after the borrow is released.
-        drop(tasks);
-        drop(replaced);
-        Poll::Pending
+        }
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let mut tasks = self.core.tasks.borrow_mut();
-        let slot = self.id.slot();
-        let Some(task) = tasks
-            .get_mut(slot)
-            .filter(|t| t.generation == self.id.generation())
-        else {
-            return;
-        };
-        if let Stage::Finished(_) = task.stage {
-            // Finished but never collected: dispose of it outside the borrow.
-            let task = tasks.remove(slot);
-            drop(tasks);
-            self.core.recycle_waker(task.waker);
-            if let Stage::Finished(outcome) = task.stage {
-                let generation = task.generation;
-                let name = self.core.take_name(generation);
-                self.core
-                    .discard_outcome(|| task_label(generation, name), outcome);
-            }
-        } else {
-            // Dropping a waker is user code too: take it out first.
-            let old = std::mem::replace(&mut task.join_interest, JoinInterest::Detached);
-            drop(tasks);
-            drop(old);
+        if !self.done {
+            self.core.detach(self.id);
         }
     }
 }
@@ -233,4 +114,32 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("done", &self.done)
             .finish()
     }
+}
+
+// ----- the free functions: spawn on the current loop -------------------------
+
+/// Spawns a task on the current loop.
+///
+/// # Panics
+/// Outside a task or callback of a running loop.
+#[track_caller]
+pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
+    let core = current(
+        "looplet::spawn called",
+        "on the loop's thread, use EventLoop::spawn; from another thread, Handle::spawn",
+    );
+    JoinHandle::spawn(core, future, None)
+}
+
+/// Spawns a named task on the current loop.
+///
+/// # Panics
+/// Outside a task or callback of a running loop.
+#[track_caller]
+pub fn spawn_named<F: Future + 'static>(name: &str, future: F) -> JoinHandle<F::Output> {
+    let core = current(
+        "looplet::spawn_named called",
+        "on the loop's thread, use EventLoop::spawn_named",
+    );
+    JoinHandle::spawn(core, future, Some(name.into()))
 }

@@ -5,25 +5,31 @@
 //! `looplet-waker` (how a task gets back on the ready queue) and
 //! `looplet-injector` (how other threads get work in).
 //!
-//! | file              | concept |
-//! |-------------------|---------|
-//! | `event_loop.rs`   | `EventLoop` and one turn of the loop |
-//! | `core.rs`         | the loop's shared state; spawn, poll, finish |
-//! | `task.rs`         | a task's slab entry and its lifecycle |
-//! | `run_to_outcome.rs`       | run a future to its end, drop it, then report |
-//! | `join_handle.rs`  | `JoinHandle`, `JoinError` |
-//! | `handle.rs`       | `Handle`: the loop from other threads |
-//! | `remote_handle.rs`| `RemoteHandle`: the outcome that always arrives |
-//! | `sync.rs`         | its locks: std's, or loom's under `cfg(loom)` |
-//! | `callbacks.rs`    | `call_soon`, `call_later`, `CallbackHandle` |
-//! | `timers.rs`       | the timer heap |
-//! | `time.rs`         | `sleep`, `timeout`, `interval`, `yield_now` |
-//! | `context.rs`      | "the current loop", nested-loop detection |
-//! | `message.rs`      | what crosses the injector |
-//! | `panic.rs`        | catching panics; the unhandled-panic hook |
-//! | `metrics.rs`      | the counters |
-//! | `clock.rs`        | deadlines that saturate; host timeouts in whole ms |
-//! | `free.rs`         | `looplet::spawn` & co. |
+//! The files, bottom-up: each imports only from its own layer or a lower
+//! one (the one loop left is `builder.rs` ↔ `event_loop.rs`), so a reader
+//! can start at a leaf and climb.
+//!
+//! | layer | file | concept |
+//! |---|---|---|
+//! | L0 | `outcome.rs` | how a task ends: `JoinError`, `Payload`, the erased outcome |
+//! | L0 | `panic.rs` | catching panics; the unhandled-panic hook; `PanicPolicy` |
+//! | L0 | `metrics.rs` | the counters |
+//! | L0 | `sync.rs` | the `RemoteHandle`'s locks: std's, or loom's under `cfg(loom)` |
+//! | L0 | `clock.rs` | deadlines that saturate; host timeouts in whole ms |
+//! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
+//! | L0 | `timers.rs` | the timer heap |
+//! | L1 | `message.rs` | what crosses the injector |
+//! | L1 | `task.rs` | a task's slab entry, its lifecycle, `TaskSlab` |
+//! | L1 | `run_to_outcome.rs` | run a future to its end, drop it, then report |
+//! | L2 | `core.rs` | the loop's state: the queues, the policy; spawn, poll, finish |
+//! | L3 | `context.rs` | "the current loop" of this thread; nested-loop detection |
+//! | L3 | `join_handle.rs` | `JoinHandle`; `looplet::spawn` |
+//! | L3 | `callback_handle.rs` | `CallbackHandle`; `looplet::call_soon` & co. |
+//! | L3 | `time.rs` | `sleep`, `timeout`, `interval`, `yield_now` |
+//! | L3 | `remote_handle.rs` | `RemoteHandle`: the outcome that always arrives |
+//! | L3 | `handle.rs` | `Handle`: the loop from other threads |
+//! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
+//! | L4 | `builder.rs` | `Builder`: a loop with other settings |
 //!
 //! ```
 //! use looplet_executor::EventLoop;
@@ -34,34 +40,40 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod builder;
+// Bottom-up, by layer (see the table above).
 mod callbacks;
 mod clock;
-mod context;
-mod core;
-mod event_loop;
-mod free;
-mod handle;
-mod join_handle;
-mod message;
 mod metrics;
+mod outcome;
 mod panic;
-mod remote_handle;
-mod run_to_outcome;
 mod sync;
-mod task;
-mod time;
 mod timers;
 
-pub use builder::{Builder, PanicPolicy};
-pub use callbacks::CallbackHandle;
+mod message;
+mod run_to_outcome;
+mod task;
+
+mod core;
+
+mod callback_handle;
+mod context;
+mod handle;
+mod join_handle;
+mod remote_handle;
+mod time;
+
+mod builder;
+mod event_loop;
+
+pub use builder::Builder;
+pub use callback_handle::{call_at, call_later, call_soon, CallbackHandle};
 pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
-pub use free::{call_at, call_later, call_soon, spawn, spawn_named};
 pub use handle::{Closed, Handle};
-pub use join_handle::{JoinError, JoinHandle};
+pub use join_handle::{spawn, spawn_named, JoinHandle};
 pub use looplet_waker::TaskId;
 pub use metrics::Metrics;
-pub use panic::{panic_message, Payload, UnhandledPanic};
+pub use outcome::{panic_message, JoinError, Payload};
+pub use panic::{PanicPolicy, UnhandledPanic};
 pub use remote_handle::RemoteHandle;
 pub use time::{
     interval, sleep, sleep_until, timeout, yield_now, Elapsed, Interval, Sleep, YieldNow,

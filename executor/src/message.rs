@@ -1,19 +1,23 @@
 //! What other threads can send into the loop: the injector's message type.
 
+use crate::outcome::{BoxFuture, Outcome, Payload};
+use crate::panic::drop_caught;
 use looplet_waker::TaskId;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A callback run on the loop thread, sent from any thread.
 pub(crate) type SendCallback = Box<dyn FnOnce() + Send>;
 
 /// A remote spawn of a `Send` future (`Handle::spawn`): the task, boxed
 /// once on the producer's thread and adopted as is by the loop.
-pub(crate) type SendTask =
-    std::pin::Pin<Box<dyn std::future::Future<Output = crate::task::Outcome> + Send>>;
+pub(crate) type SendTask = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-/// A remote spawn of a future built on the loop (`Handle::spawn_with`):
-/// given the loop's core, the closure builds and spawns the task.
-pub(crate) type SpawnFn = Box<dyn FnOnce(&crate::core::Core) + Send>;
+/// A remote spawn of a future built on the loop (`Handle::spawn_with`): the
+/// closure is `Send`, the task it returns need not be; the loop calls it and
+/// adopts what it returns.
+pub(crate) type SpawnFn = Box<dyn FnOnce() -> BoxFuture + Send>;
 
 /// One message through the injector. Dropping a message without running it
 /// (the loop closed) drops its closure or task, and with it any
@@ -28,23 +32,24 @@ pub(crate) enum Message {
     Call(Submission<SendCallback>),
     /// `Handle::spawn`: the task itself, ready to run.
     Spawn(Submission<SendTask>),
-    /// `Handle::spawn_with`: the closure builds and spawns the task.
+    /// `Handle::spawn_with`: the closure builds the task on the loop thread.
     SpawnWith(Submission<SpawnFn>),
     /// `Handle::stop`.
     Stop,
     /// A remote task's panic whose `RemoteHandle` was dropped unread: for
     /// the loop's unhandled-panic hook.
-    Unhandled(crate::panic::Payload),
+    Unhandled(Payload),
 }
 
 /// A closure (or, in `Message::Spawn`, a boxed task) that may never run.
 /// A message can be dropped in places we do not control — on the producer's
 /// stack when the loop refuses it, inside crossbeam when the loop's inbox
 /// closes, during the loop's teardown — and dropping it drops the user's
-/// captured values, whose `Drop` may panic.
-/// This wrapper contains such a panic wherever it happens (reporting it to
-/// the loop's unhandled-panic hook if a loop is current), so dropping a
-/// `Message` never unwinds.
+/// captured values, whose `Drop` may panic. This wrapper contains such a
+/// panic wherever it happens, so dropping a `Message` never unwinds. Where a
+/// loop is at hand, the code that drops the message calls
+/// [`Message::discard`] instead and reports the panic to that loop's hook;
+/// elsewhere std's panic hook has printed it already.
 pub(crate) struct Submission<F>(Option<F>);
 
 impl<F> Submission<F> {
@@ -54,20 +59,34 @@ impl<F> Submission<F> {
 
     /// Takes the closure (or task) out to run it.
     pub fn into_inner(mut self) -> F {
-        self.0.take().expect("an Submission closure is taken once")
+        self.0.take().expect("a Submission is taken once")
+    }
+
+    /// Drops the closure unrun; the payload if its `Drop` panicked.
+    fn discard(mut self) -> Result<(), Payload> {
+        self.0.take().map_or(Ok(()), drop_caught)
     }
 }
 
 impl<F> Drop for Submission<F> {
     fn drop(&mut self) {
-        let Some(closure) = self.0.take() else {
-            return; // it was taken to be run
-        };
-        if let Err(payload) = crate::panic::drop_caught(closure) {
-            if let Some(core) = crate::context::try_current() {
-                core.report_unhandled("a submission dropped unrun", payload);
-            }
-            // Elsewhere (a producer thread) std's panic hook has printed it.
+        if let Some(closure) = self.0.take() {
+            let _ = drop_caught(closure); // contained; see the type's docs
+        }
+    }
+}
+
+impl Message {
+    /// Drops a message without acting on it; the payload if a user value
+    /// inside panicked in its `Drop` (an `Unhandled` payload is handed back
+    /// as is, to be reported).
+    pub fn discard(self) -> Result<(), Payload> {
+        match self {
+            Message::Call(call) => call.discard(),
+            Message::Spawn(task) => task.discard(),
+            Message::SpawnWith(make) => make.discard(),
+            Message::Unhandled(payload) => Err(payload),
+            Message::Wake(_) | Message::WakeBlockOn | Message::Stop => Ok(()),
         }
     }
 }

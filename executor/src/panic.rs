@@ -6,12 +6,10 @@
 //! (asyncio's "Task exception was never retrieved"). User values dropped by
 //! the loop itself (a finished task's output nobody collected, an aborted
 //! future) are dropped under `catch_unwind` too, because a `Drop` can panic.
+//! What a caught panic does to the loop is the [`PanicPolicy`]'s choice.
 
-use std::any::Any;
+use crate::outcome::Payload;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// A panic payload, as `std::panic::catch_unwind` returns it.
-pub type Payload = Box<dyn Any + Send + 'static>;
 
 /// What the unhandled-panic hook receives.
 #[derive(Debug)]
@@ -24,6 +22,23 @@ pub struct UnhandledPanic<'a> {
     pub payload: &'a Payload,
 }
 
+/// What the loop does when a task panics. In every case the panic is caught
+/// and the task's handle resolves `JoinError::Panicked`; the policy only
+/// decides what happens to the loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PanicPolicy {
+    /// Keep running (the default). A detached task's panic goes to the
+    /// unhandled-panic hook.
+    #[default]
+    Continue,
+    /// Stop the loop after the current turn, as if `stop()` had been called.
+    StopLoop,
+    /// Re-raise out of `run`/`block_on` (after the task's handle got
+    /// `Panicked`); unwinding past the loop drops it, resolving every other
+    /// pending `RemoteHandle` `LoopClosed`.
+    Propagate,
+}
+
 /// The hook type of [`Builder::on_unhandled_panic`](crate::Builder::on_unhandled_panic).
 pub type PanicHook = Box<dyn Fn(&UnhandledPanic<'_>)>;
 
@@ -33,17 +48,6 @@ pub(crate) fn print_unhandled(p: &UnhandledPanic<'_>) {
         "looplet: {} panicked and nobody awaited it: {}",
         p.task, p.message
     );
-}
-
-/// The message of a panic payload: `&str` and `String` payloads, else a placeholder.
-pub fn panic_message(payload: &Payload) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "<non-string panic payload>"
-    }
 }
 
 /// Runs `f`, turning a panic into `Err(payload)`.

@@ -20,12 +20,11 @@
 //! ```
 
 use crate::clock::deadline_after;
-use crate::join_handle::JoinError;
 use crate::message::Message;
-use crate::panic::{catch, Payload};
+use crate::outcome::{JoinError, Outcome, Payload};
+use crate::panic::catch;
 use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
 use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
-use crate::task::Outcome;
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -187,7 +186,7 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
             // The loop's panic policy (StopLoop, Propagate) applies to remote
             // tasks as to local ones.
             if let Some(core) = crate::context::try_current() {
-                core.note_task_panic("remote task", crate::panic::panic_message(payload));
+                core.note_task_panic("remote task", crate::outcome::panic_message(payload));
             }
         }
         if let Some(Err(JoinError::Panicked(payload))) = self.completer.complete(outcome) {
@@ -387,7 +386,7 @@ impl<T> Drop for RemoteHandle<T> {
             if let Message::Unhandled(payload) = refused.0 {
                 crate::panic::print_unhandled(&crate::panic::UnhandledPanic {
                     task: "remote task (its handle was dropped, its loop is gone)",
-                    message: crate::panic::panic_message(&payload),
+                    message: crate::outcome::panic_message(&payload),
                     payload: &payload,
                 });
             }

@@ -20,9 +20,8 @@
 //! safe pin projection — and kept in an `Option` so it can be dropped in
 //! place (`Pin::set(None)`) at exactly the moment we choose.
 
-use crate::join_handle::JoinError;
+use crate::outcome::{JoinError, Outcome};
 use crate::panic::{catch, drop_caught};
-use crate::task::Outcome;
 use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::pin::pin;

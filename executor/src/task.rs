@@ -1,48 +1,56 @@
-//! A task, as the loop stores it in its slab.
+//! A task, as the loop stores it, and [`TaskSlab`], the one owner of that
+//! state.
 //!
 //! ## The life of a task
 //!
-//! ```text
-//!                 spawn()                     the loop pops it from the ready queue
-//!   (nothing) ─────────────► Queued ─────────────────────────────────────► Polling
-//!                              ▲                                             │
-//!                              │ waker.wake()                                │ poll() → Pending
-//!                              │                                             ▼
-//!                              └──────────────────────────────────────── Waiting
+//! Each edge is numbered; the tests that check an edge name it (`E5`).
 //!
-//!   Polling ── poll() → Ready ────────► Finished ── JoinHandle polled ──► (removed)
-//!   Polling ── poll() panics ─────────► Finished(Panicked)
-//!   Waiting/Queued ── abort() ────────► Finished(Cancelled)   (future dropped now)
-//!   Polling ── abort() by itself ─────► Finished(Cancelled)   (dropped after this poll)
-//!   any ── loop dropped ──────────────► (removed); JoinHandle → LoopClosed
-//!   Finished ── JoinHandle dropped ───► (removed)
-//!   Finished, detached ───────────────► (removed at once; a panic goes to the hook)
+//! ```text
+//!        E1 spawn                      E2 the loop pops its id
+//!   (nothing) ──────► Stored, queued ───────────────────────────► Polling
+//!                       ▲      ▲                                     │
+//!                       │      │ E4 waker.wake(): queued again       │ E3 poll → Pending
+//!                       │      └──────────── Stored, waiting ◄───────┘
+//!                       │
+//!   Polling ── E5 poll → Ready, or panics ─────────────► Finished(outcome)
+//!   Stored  ── E6 abort() ─────────────────────────────► Finished(Cancelled)   future dropped now
+//!   Polling ── E7 abort() of itself ───────────────────► Finished(Cancelled)   dropped after the poll
+//!   Finished ── E8 its JoinHandle collects the outcome ─► (removed)
+//!   Finished ── E9 its JoinHandle is dropped ──────────► (removed; a panic goes to the hook)
+//!   any, not finished ── E9 JoinHandle dropped ────────► detached: it runs on
+//!   detached ── E10 finishes (E5, E6, E7) ─────────────► (removed at once; a panic goes to the hook)
+//!   any, not finished ── E11 the loop is dropped ──────► (removed); its JoinHandle reads LoopClosed
 //! ```
 //!
-//! `Queued` and `Waiting` are not stored: both are [`Stage::Stored`], told
-//! apart only by whether the task's id is in the ready queue (the waker's
+//! "Queued" and "waiting" are not stored: both are [`Stage::Stored`], told
+//! apart only by whether the task's id is in the ready queue (its waker's
 //! `queued` flag). `Polling` is real: while its `poll` runs, the future is
 //! *out* of the slab, held by the loop on its stack, so that the task may
 //! spawn, wake or abort other tasks (which borrow the slab) without conflict.
+//!
+//! ## The fields of a task, and who writes them
+//!
+//! | field | written by | when |
+//! |---|---|---|
+//! | `generation` | [`TaskSlab::insert`] | once (E1); every lookup checks it, so an old [`TaskId`] of a reused slot finds nothing |
+//! | `stage` | [`TaskSlab::start_poll`] (E2), `Core::poll_task` (E3, E5, E7), [`TaskSlab::abort`] (E6, E7), `Core::finish` | only by the loop thread, never while the future runs (it is out, see above) |
+//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::detach` (E9) | by the `JoinHandle`'s calls, on the loop thread |
+//! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
+//!
+//! A task's optional name lives in the slab's side table, not in `Task`:
+//! few tasks have one, and every byte of `Task` is paid per live task.
 
-use crate::join_handle::JoinError;
 use crate::message::Message;
-use looplet_waker::TaskWaker;
-use std::any::Any;
-use std::future::Future;
-use std::pin::Pin;
+use crate::outcome::{BoxFuture, Outcome};
+use looplet_waker::{TaskId, TaskWaker};
+use slab::Slab;
+use std::collections::HashMap;
 use std::sync::atomic::{fence, Ordering::Acquire};
 use std::sync::Arc;
 use std::task::Waker;
 
-/// How a task ended: the user's output, still type-erased, or why not.
-/// The output is boxed as `dyn Any` so one slab can hold tasks of every
-/// output type; for `()` the box is zero-sized and costs no allocation.
-pub(crate) type Outcome = Result<Box<dyn Any>, JoinError>;
-
-/// The type-erased future the loop polls: the user's future wrapped by
-/// [`run_to_outcome`](crate::run_to_outcome::run_to_outcome), producing the task's [`Outcome`].
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Outcome>>>;
+/// Finished tasks' wakers kept for reuse (see [`TaskSlab::remove`]).
+const WAKER_POOL_MAX: usize = 1024;
 
 /// Where a task is in its life (see the module docs).
 pub(crate) enum Stage {
@@ -50,7 +58,7 @@ pub(crate) enum Stage {
     Stored(BoxFuture),
     /// The loop is polling it right now; the future is on the loop's stack.
     /// `abort_requested`: the task called `abort()` on itself during this
-    /// poll; the loop drops the future as soon as the poll returns.
+    /// poll; the loop drops the future as soon as the poll returns (E7).
     Polling { abort_requested: bool },
     /// Done; the outcome waits for the `JoinHandle` to collect it.
     Finished(Outcome),
@@ -60,80 +68,249 @@ pub(crate) enum Stage {
 pub(crate) enum JoinInterest {
     /// A `JoinHandle` exists; `Some(waker)` once it has been polled.
     Handle(Option<Waker>),
-    /// The handle was dropped: the task is detached and is removed on finish.
+    /// Nobody: the handle was dropped (E9), or the task is a remote one that
+    /// reports through its own `RemoteHandle`. It is removed when it finishes.
     Detached,
 }
 
-/// One slab entry.
+/// One slab entry (see the module docs for who writes each field).
 pub(crate) struct Task {
     pub generation: u64,
     pub stage: Stage,
     pub join_interest: JoinInterest,
-    pub waker: WakerPair,
-    // A task's optional name is not stored here but in `Core::names`: few
-    // tasks have one, and every byte of this struct is paid per live task.
+    pub wakers: WakerPair,
 }
 
 /// A task's waker, kept in the two forms the loop needs.
 ///
-/// `shared` is the `Arc` the loop owns: it re-arms the `queued` flag before
-/// each poll. `std` is the same waker as a `std::task::Waker`, built once
-/// with the pair. When the task ends, the pair is recycled for the next task
-/// if no clone of it survived (see [`into_reusable`](Self::into_reusable)),
-/// `std` included. A poll *moves* `std` out and lends it to the future by
-/// reference, so polling costs no reference-count traffic (cloning and
-/// dropping a `Waker` per poll are two atomic operations).
+/// `task_waker` is the `Arc` the loop owns: it re-arms the `queued` flag
+/// before each poll. `std_waker` is the same waker as a `std::task::Waker`,
+/// built once with the pair. When the task ends, the pair is recycled for the
+/// next task if no clone of it survived (see [`into_reusable`](Self::into_reusable)).
+/// A poll *moves* `std_waker` out and lends it to the future by reference,
+/// so polling costs no reference-count traffic (cloning and dropping a
+/// `Waker` per poll are two atomic operations).
 pub(crate) struct WakerPair {
-    pub shared: Arc<TaskWaker<Message>>,
-    pub std: Waker,
+    pub task_waker: Arc<TaskWaker<Message>>,
+    pub std_waker: Waker,
 }
 
 impl WakerPair {
-    pub fn new(shared: Arc<TaskWaker<Message>>) -> Self {
-        let std = Waker::from(Arc::clone(&shared));
-        WakerPair { shared, std }
+    pub fn new(task_waker: Arc<TaskWaker<Message>>) -> Self {
+        let std_waker = Waker::from(Arc::clone(&task_waker));
+        WakerPair {
+            task_waker,
+            std_waker,
+        }
     }
 
     /// Lends the std waker out for one poll (see [`put_back`](Self::put_back)).
     pub fn take_for_poll(&mut self) -> Waker {
-        self.shared.start_poll();
-        std::mem::replace(&mut self.std, Waker::noop().clone())
+        self.task_waker.start_poll();
+        std::mem::replace(&mut self.std_waker, Waker::noop().clone())
     }
 
     /// Returns the waker lent by [`take_for_poll`](Self::take_for_poll).
     pub fn put_back(&mut self, waker: Waker) {
-        self.std = waker;
+        self.std_waker = waker;
     }
 
     /// These wakers, for the slot's next task, if no other reference to
-    /// them exists any more (the task is over). Our two references — `shared`
-    /// and the `std` waker built from it — are then the only ones: a count
-    /// of 2 cannot be raised behind our back, since nobody else holds one to
-    /// clone. The next task can use them without any stale waker being able
-    /// to wake it by mistake; keeping the pair (rather than dropping `std`
-    /// and building it again) saves two atomic operations per task.
+    /// them exists any more (the task is over). Our two references — the
+    /// `Arc` and the `std` waker built from it — are then the only ones: a
+    /// count of 2 cannot be raised behind our back, since nobody else holds
+    /// one to clone. The next task can use them without any stale waker
+    /// being able to wake it by mistake; keeping the pair (rather than
+    /// dropping `std_waker` and building it again) saves two atomic
+    /// operations per task.
     ///
     /// The count is read `Relaxed` (that is what `strong_count` does), so an
     /// `Acquire` fence follows, as in `Arc`'s own `drop`: another thread's
     /// last use of its clone (reading the id, swapping `queued`) is followed
     /// by its `Release` decrement, which this fence synchronises with; so
     /// that use happens before the renaming below and can never see it.
-    pub fn into_reusable(self) -> Option<WakerPair> {
-        if Arc::strong_count(&self.shared) != 2 {
+    fn into_reusable(self) -> Option<WakerPair> {
+        if Arc::strong_count(&self.task_waker) != 2 {
             return None;
         }
         fence(Acquire);
         Some(self)
     }
+}
 
-    /// Points these (reusable) wakers at a new task.
-    pub fn reuse_for(&self, id: looplet_waker::TaskId) {
-        self.shared.recycle(id);
+/// A task taken out of the slab: what the caller must still dispose of,
+/// outside the slab's borrow (dropping a stage or a waker runs user code).
+pub(crate) struct Removed {
+    pub generation: u64,
+    pub stage: Stage,
+    pub join_interest: JoinInterest,
+    pub name: Option<Box<str>>,
+}
+
+impl Removed {
+    /// The task's name for a report (see [`task_label`]).
+    pub fn label(&self) -> String {
+        task_label(self.generation, self.name.clone())
     }
 }
 
-/// The name used in panic reports: the given name (see `Core::take_name`),
-/// or `task #N`. Built only when something is reported (formatting allocates).
+/// The loop's tasks: a slab of [`Task`]s addressed by [`TaskId`], the names
+/// of the named ones, and the pool of wakers kept for reuse. Every lookup
+/// by id goes through here, and so does every state change that moves the
+/// future in or out; the methods never run user code (they hand futures,
+/// outcomes and wakers back for the caller to drop).
+#[derive(Default)]
+pub(crate) struct TaskSlab {
+    slab: Slab<Task>,
+    /// The generation last given out: 0 before the first task, so a
+    /// `TaskId` of generation 0 never names a task.
+    last_generation: u64,
+    names: HashMap<u64, Box<str>>,
+    waker_pool: Vec<WakerPair>,
+}
+
+impl TaskSlab {
+    /// Adds a task (E1). Its wakers are recycled ones if any are pooled, else
+    /// `new_waker(id)`. The caller queues the id (a new task starts queued:
+    /// its waker's `queued` flag is set).
+    pub fn insert(
+        &mut self,
+        future: BoxFuture,
+        name: Option<Box<str>>,
+        join_interest: JoinInterest,
+        new_waker: impl FnOnce(TaskId) -> Arc<TaskWaker<Message>>,
+    ) -> TaskId {
+        self.last_generation += 1;
+        let generation = self.last_generation;
+        let entry = self.slab.vacant_entry();
+        let slot = u32::try_from(entry.key()).expect("looplet: more than u32::MAX live tasks");
+        let id = TaskId::new(slot, generation);
+        let wakers = match self.waker_pool.pop() {
+            Some(wakers) => {
+                wakers.task_waker.recycle(id);
+                wakers
+            }
+            None => WakerPair::new(new_waker(id)),
+        };
+        entry.insert(Task {
+            generation,
+            stage: Stage::Stored(future),
+            join_interest,
+            wakers,
+        });
+        if let Some(name) = name {
+            self.names.insert(generation, name);
+        }
+        id
+    }
+
+    /// The task `id` names, if it is still in the slab: the slot must hold
+    /// a task *of that generation* (a stale id of a reused slot finds nothing).
+    #[inline]
+    pub fn get(&self, id: TaskId) -> Option<&Task> {
+        self.slab
+            .get(id.slot())
+            .filter(|task| task.generation == id.generation())
+    }
+
+    /// [`get`](Self::get), mutably.
+    #[inline]
+    pub fn get_mut(&mut self, id: TaskId) -> Option<&mut Task> {
+        self.slab
+            .get_mut(id.slot())
+            .filter(|task| task.generation == id.generation())
+    }
+
+    /// E2: takes the future and the waker out for a poll, leaving the task
+    /// `Polling`. `None` if `id` is stale or the task is not `Stored` (it
+    /// finished, or it is being polled already).
+    #[inline]
+    pub fn start_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Waker)> {
+        let task = self.get_mut(id)?;
+        let future = take_stored(task)?;
+        // From here on, a wake (even one from inside this poll) queues the task again.
+        Some((future, task.wakers.take_for_poll()))
+    }
+
+    /// Hard cancel: E6 hands back the future of a `Stored` task (now
+    /// `Polling`, with no poll running, until the caller finishes it); E7
+    /// marks a task that is being polled, which is aborting itself, and
+    /// returns `None`. `None` also for a finished or stale task.
+    pub fn abort(&mut self, id: TaskId) -> Option<BoxFuture> {
+        let task = self.get_mut(id)?;
+        if let Stage::Polling { abort_requested } = &mut task.stage {
+            *abort_requested = true;
+            return None;
+        }
+        take_stored(task)
+    }
+
+    /// Removes the task `id` (E8, E9, E10, E11) and hands back what it held.
+    /// Its wakers are kept for the next task if no clone of them survived,
+    /// and its name is taken from the side table.
+    pub fn remove(&mut self, id: TaskId) -> Option<Removed> {
+        self.get(id)?;
+        let task = self.slab.remove(id.slot());
+        if let Some(wakers) = task.wakers.into_reusable() {
+            if self.waker_pool.len() < WAKER_POOL_MAX {
+                self.waker_pool.push(wakers);
+            }
+        }
+        Some(Removed {
+            generation: task.generation,
+            stage: task.stage,
+            join_interest: task.join_interest,
+            name: self.take_name(task.generation),
+        })
+    }
+
+    #[inline]
+    fn take_name(&mut self, generation: u64) -> Option<Box<str>> {
+        if self.names.is_empty() {
+            return None; // the common case: no named task at all, no hashing
+        }
+        self.names.remove(&generation)
+    }
+
+    /// The name of task `generation` for a report, while it is still in
+    /// the slab: its given name, or `task #N`.
+    pub fn label(&self, generation: u64) -> String {
+        task_label(generation, self.names.get(&generation).cloned())
+    }
+
+    /// How many tasks are in the slab (finished-uncollected ones included).
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// The ids of the tasks that have not finished, for the loop's teardown.
+    pub fn unfinished(&self) -> Vec<TaskId> {
+        self.slab
+            .iter()
+            .filter(|(_, task)| !matches!(task.stage, Stage::Finished(_)))
+            .map(|(slot, task)| TaskId::new(slot as u32, task.generation))
+            .collect()
+    }
+}
+
+/// `Stored → Polling`: takes the future out of a stored task. The one place
+/// where a future leaves the slab.
+#[inline]
+fn take_stored(task: &mut Task) -> Option<BoxFuture> {
+    if !matches!(task.stage, Stage::Stored(_)) {
+        return None;
+    }
+    let polling = Stage::Polling {
+        abort_requested: false,
+    };
+    match std::mem::replace(&mut task.stage, polling) {
+        Stage::Stored(future) => Some(future),
+        _ => unreachable!("checked just above"),
+    }
+}
+
+/// The name used in panic reports: the given name, or `task #N`. Built only
+/// when something is reported (formatting allocates).
 pub(crate) fn task_label(generation: u64, name: Option<Box<str>>) -> String {
     match name {
         Some(name) => name.into_string(),

@@ -7,7 +7,7 @@
 use crate::clock::deadline_after;
 use crate::context;
 use crate::core::Core;
-use crate::timers::{Expiry, TimerKey};
+use crate::timers::TimerKey;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -66,9 +66,8 @@ impl Sleep {
         // Only the loop that holds the timer can cancel it. Dropped anywhere
         // else (another thread, or while the loop is shutting down), the
         // timer simply fires later and wakes nobody that still cares.
-        if let Some(core) = context::try_current().filter(|c| c.loop_id == loop_id) {
-            let due = core.timers.borrow_mut().cancel(key);
-            drop(due); // a waker: dropped outside the borrow
+        if let Some(core) = context::try_current().filter(|c| c.loop_id() == loop_id) {
+            core.cancel_timer(key);
         }
     }
 }
@@ -86,20 +85,16 @@ impl Future for Sleep {
             self.cancel_timer();
             return Poll::Ready(());
         }
-        let mut timers = core.timers.borrow_mut();
-        let replaced = match self.timer {
-            Some((loop_id, key)) if loop_id == core.loop_id && timers.is_pending(key) => {
-                timers.update_waker(key, cx.waker())
+        let registered = match self.timer {
+            Some((loop_id, key)) => {
+                loop_id == core.loop_id() && core.update_wake_timer(key, cx.waker())
             }
-            _ => {
-                let key = timers.insert(self.deadline, Expiry::Wake(cx.waker().clone()));
-                self.timer = Some((core.loop_id, key));
-                None
-            }
+            None => false,
         };
-        // A replaced waker is dropped only once the borrow is released.
-        drop(timers);
-        drop(replaced);
+        if !registered {
+            let key = core.add_wake_timer(self.deadline, cx.waker().clone());
+            self.timer = Some((core.loop_id(), key));
+        }
         Poll::Pending
     }
 }

@@ -122,6 +122,7 @@ impl Core {
         self.add_task(future, None, JoinInterest::Detached)
     }
 
+    #[inline]
     fn add_task(
         &self,
         future: BoxFuture,
@@ -275,6 +276,7 @@ impl Core {
     /// A `JoinHandle`'s poll: takes the outcome if the task finished (E8),
     /// else registers `waker` to be woken when it does. A task that is gone
     /// was dropped with its loop (E11): `LoopClosed`.
+    #[inline]
     pub fn poll_join(&self, id: TaskId, waker: &Waker) -> JoinPoll {
         let mut tasks = self.tasks.borrow_mut();
         let Some(task) = tasks.get_mut(id) else {

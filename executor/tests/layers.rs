@@ -1,0 +1,132 @@
+//! The executor's files stay in layers a reader can climb.
+//!
+//! The crate docs (`src/lib.rs`) list every file with its layer, L0 (the
+//! leaves) to L4 (the loop). This test reads that table and the `crate::`
+//! paths each file uses, and fails if a file uses one of a higher layer, if
+//! two files use each other in a circle (the one allowed pair is
+//! `builder.rs` ↔ `event_loop.rs`: the builder builds the loop, the loop is
+//! built from the builder), or if a file is missing from the table.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The one circle the layering allows.
+const ALLOWED_PAIR: [&str; 2] = ["builder", "event_loop"];
+
+fn source_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))
+}
+
+/// `file → layer`, from the table in the crate docs (`//! | L2 | `core.rs` | …`).
+fn layers_from_crate_docs() -> BTreeMap<String, u32> {
+    let lib = std::fs::read_to_string(source_dir().join("lib.rs")).unwrap();
+    let mut layers = BTreeMap::new();
+    for line in lib.lines() {
+        let Some(row) = line.strip_prefix("//! | L") else {
+            continue;
+        };
+        let mut cells = row.split('|').map(str::trim);
+        let layer: u32 = cells.next().unwrap().parse().unwrap();
+        let file = cells.next().unwrap().trim_matches('`');
+        let module = file.strip_suffix(".rs").expect("a file name");
+        layers.insert(module.to_string(), layer);
+    }
+    layers
+}
+
+/// The modules of this crate that `module`'s code (not its comments, not
+/// its unit tests) refers to with a `crate::` path.
+fn uses_of(module: &str, known: &BTreeMap<String, u32>) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(source_dir().join(format!("{module}.rs"))).unwrap();
+    let code: String = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut used = BTreeSet::new();
+    // `crate::name::…` and `use crate::{a::…, b::…}`.
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap()];
+            group
+                .split(',')
+                .filter_map(|part| part.trim().split("::").next())
+                .collect()
+        } else {
+            vec![rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap()]
+        };
+        for name in names {
+            if name != module && known.contains_key(name) {
+                used.insert(name.to_string());
+            }
+        }
+    }
+    used
+}
+
+#[test]
+fn every_file_uses_only_its_own_layer_or_lower_and_there_is_no_circle() {
+    let layers = layers_from_crate_docs();
+    let mut files: Vec<String> = std::fs::read_dir(source_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_string))
+        .filter(|module| module != "lib")
+        .collect();
+    files.sort();
+    for module in &files {
+        assert!(
+            layers.contains_key(module),
+            "{module}.rs is missing from the file table in src/lib.rs"
+        );
+    }
+
+    let graph: BTreeMap<String, BTreeSet<String>> = files
+        .iter()
+        .map(|module| (module.clone(), uses_of(module, &layers)))
+        .collect();
+    let allowed = |a: &str, b: &str| ALLOWED_PAIR.contains(&a) && ALLOWED_PAIR.contains(&b);
+
+    for (module, used) in &graph {
+        for dependency in used {
+            assert!(
+                layers[dependency] <= layers[module] || allowed(module, dependency),
+                "{module}.rs (L{}) uses {dependency}.rs (L{}), a higher layer",
+                layers[module],
+                layers[dependency],
+            );
+        }
+    }
+
+    // No circle: every file can be put after everything it uses.
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    while placed.len() < graph.len() {
+        let next = graph.iter().find(|(module, used)| {
+            !placed.contains(*module)
+                && used
+                    .iter()
+                    .all(|d| placed.contains(d) || allowed(module.as_str(), d))
+        });
+        match next {
+            Some((module, _)) => placed.insert(module.clone()),
+            None => {
+                let left: Vec<_> = graph.keys().filter(|m| !placed.contains(*m)).collect();
+                panic!("these files use each other in a circle: {left:?}");
+            }
+        };
+    }
+}
+
+#[test]
+fn the_check_sees_a_use_of_a_higher_layer() {
+    // The test above can only fail if `uses_of` finds uses: check it on a
+    // file known to use others.
+    let layers = layers_from_crate_docs();
+    let used = uses_of("event_loop", &layers);
+    assert!(used.contains("core") && used.contains("context"), "{used:?}");
+    assert!(uses_of("outcome", &layers).is_empty(), "the leaf uses nothing");
+}

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 /// Dropping the handle does *not* cancel: the callback still runs.
 ///
 /// ```
+/// # use looplet_executor as looplet;
 /// use std::time::Duration;
-/// let mut event_loop = looplet_executor::EventLoop::new()?;
+/// let mut event_loop = looplet::EventLoop::new()?;
 /// let reminder = event_loop.call_later(Duration::from_secs(60), || println!("never"));
 /// assert!(reminder.cancel(), "it had not run yet");
 /// assert!(!reminder.cancel(), "cancelling twice is harmless");
@@ -95,6 +96,16 @@ impl fmt::Debug for CallbackHandle {
 ///
 /// # Panics
 /// Outside a task or callback of a running loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.block_on(async {
+///     looplet::call_soon(|| println!("after this task's poll, this turn or the next"));
+/// });
+/// event_loop.run_until_stalled();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[track_caller]
 pub fn call_soon(callback: impl FnOnce() + 'static) -> CallbackHandle {
     let core = current(
@@ -109,6 +120,17 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> CallbackHandle {
 ///
 /// # Panics
 /// Outside a task or callback of a running loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let retry = event_loop.block_on(async {
+///     looplet::call_later(Duration::from_secs(30), || println!("retry"))
+/// });
+/// assert!(retry.cancel());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[track_caller]
 pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
     let core = current(
@@ -123,6 +145,17 @@ pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> Callbac
 ///
 /// # Panics
 /// Outside a task or callback of a running loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::{Duration, Instant};
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let at = Instant::now() + Duration::from_millis(1);
+/// event_loop.block_on(async move { drop(looplet::call_at(at, || ())) });
+/// event_loop.turn(None); // sleeps until `at`, then runs it
+/// assert_eq!(event_loop.metrics().callbacks_run, 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[track_caller]
 pub fn call_at(deadline: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
     let core = current(

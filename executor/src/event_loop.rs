@@ -59,6 +59,19 @@ const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 /// At most this many injected messages are taken per turn, so a flood from
 /// other threads cannot keep the loop from running what is already ready.
 /// The rest is taken next turn (the loop does not sleep while any is left).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// for _ in 0..looplet::MAX_MESSAGES_PER_TURN + 1 {
+///     handle.call_soon_threadsafe(|| ()).unwrap();
+/// }
+/// assert_eq!(event_loop.turn(Some(Duration::ZERO)).callbacks, looplet::MAX_MESSAGES_PER_TURN as u64);
+/// assert_eq!(event_loop.turn(Some(Duration::ZERO)).callbacks, 1, "the rest, next turn");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const MAX_MESSAGES_PER_TURN: usize = 1024;
 
 /// Gives every loop a distinct id, so a waker can tell "my loop runs on this
@@ -66,6 +79,18 @@ pub const MAX_MESSAGES_PER_TURN: usize = 1024;
 static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What a host-driven call did, and when the host should call again.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.call_later(Duration::from_millis(20), || ());
+/// let tick = event_loop.run_for(Duration::from_millis(2));
+/// assert!(tick.is_idle() && !tick.stopped);
+/// // The host may sleep until the timer: call again at `tick.next_deadline`.
+/// assert!(tick.next_deadline.is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tick {
     /// Turns taken.
@@ -86,6 +111,16 @@ pub struct Tick {
 
 impl Tick {
     /// True if the call ran nothing.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// assert!(event_loop.run_until_stalled().is_idle(), "nothing to run");
+    /// event_loop.call_soon(|| ());
+    /// let tick = event_loop.run_until_stalled();
+    /// assert_eq!((tick.callbacks, tick.is_idle()), (1, false));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_idle(&self) -> bool {
         self.polls == 0 && self.callbacks == 0
     }
@@ -109,6 +144,7 @@ impl Tick {
 ///   = help: within `{closure}`, the trait `Send` is not implemented for `Rc<…::Core>`
 /// note: required because it appears within the type `EventLoop`
 /// ```
+/// # use looplet_executor as looplet;
 ///
 /// That is what the compiler says: it names the field that makes the loop
 /// `!Send` (the shared state its handles point to, behind an `Rc`), then
@@ -118,14 +154,15 @@ impl Tick {
 /// `!Send` field, so the `Rc` would still be named.)
 ///
 /// ```compile_fail,E0277
-/// let event_loop = looplet_executor::EventLoop::new().unwrap();
+/// let event_loop = looplet::EventLoop::new().unwrap();
 /// std::thread::spawn(move || {
 ///     event_loop.call_soon(|| println!("never compiles: EventLoop is !Send"));
 /// });
 /// ```
 ///
 /// ```compile_fail,E0277
-/// let event_loop = looplet_executor::EventLoop::new().unwrap();
+/// # use looplet_executor as looplet;
+/// let event_loop = looplet::EventLoop::new().unwrap();
 /// std::thread::scope(|s| {
 ///     s.spawn(|| event_loop.call_soon(|| ())); // nor by reference: !Sync
 /// });
@@ -144,11 +181,25 @@ pub struct EventLoop {
 
 impl EventLoop {
     /// A loop with the default settings.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// assert_eq!(event_loop.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<EventLoop> {
         Builder::new().build()
     }
 
     /// A builder for a loop with other settings.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::builder().name("ui").build()?;
+    /// assert!(format!("{event_loop:?}").contains("ui"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -173,16 +224,44 @@ impl EventLoop {
     }
 
     /// A thread-safe handle for other threads.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle(); // Send + Sync + Clone: give it to other threads
+    /// std::thread::spawn(move || handle.call_soon_threadsafe(|| println!("on the loop")));
+    /// event_loop.turn(Some(Duration::from_secs(5))); // woken by the call
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle::of(&self.core)
     }
 
     /// Spawns a task on this loop. It runs when the loop runs.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async { 6 * 7 });
+    /// assert_eq!(event_loop.block_on(task).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         JoinHandle::spawn(Rc::clone(&self.core), future, None)
     }
 
     /// Spawns a named task (the name appears in panic reports).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn_named("loader", async { panic!("no file") });
+    /// let error = event_loop.block_on(task).unwrap_err();
+    /// assert_eq!(error.panic_message(), Some("no file"));
+    /// // A panic nobody awaits is reported with the name: "looplet: loader panicked …".
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
         JoinHandle::spawn(Rc::clone(&self.core), future, Some(name.into()))
     }
@@ -192,6 +271,20 @@ impl EventLoop {
     /// Loop thread only. It never wakes anything: the caller *is* the loop
     /// thread, so the loop will see the queue before it sleeps. From another
     /// thread, use [`Handle::call_soon_threadsafe`].
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for i in 0..3 {
+    ///     let log = Rc::clone(&log); // Rc: callbacks need not be Send
+    ///     event_loop.call_soon(move || log.borrow_mut().push(i));
+    /// }
+    /// event_loop.run_until_stalled();
+    /// assert_eq!(*log.borrow(), [0, 1, 2], "FIFO");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
         CallbackHandle::call_soon(&self.core, Box::new(callback))
     }
@@ -199,12 +292,33 @@ impl EventLoop {
     /// Runs `callback` after `delay`.
     /// `Duration::MAX` means "never" (the callback waits until cancelled or
     /// the loop is dropped).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let start = Instant::now();
+    /// event_loop.call_later(Duration::from_millis(5), || println!("5 ms later"));
+    /// event_loop.turn(None); // sleeps until the timer is due, then runs it
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
         let deadline = deadline_after(self.core.now(), delay);
         CallbackHandle::call_at(&self.core, deadline, Box::new(callback))
     }
 
     /// Runs `callback` at `deadline`.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let at = Instant::now() + Duration::from_millis(2);
+    /// event_loop.call_at(at, || ());
+    /// assert_eq!(event_loop.next_deadline(), Some(at));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_at(&self, deadline: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
         CallbackHandle::call_at(&self.core, deadline, Box::new(callback))
     }
@@ -215,11 +329,31 @@ impl EventLoop {
     /// loop once can drive it again later; its `Tick` says `stopped`.
     /// `block_on` does not end on a stop (it waits for its future) and leaves
     /// the request for the next call.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// event_loop.stop();
+    /// assert!(event_loop.run_until_stalled().stopped, "this call took the stop");
+    /// assert!(!event_loop.run_until_stalled().stopped, "and consumed it");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stop(&self) {
         self.core.request_stop();
     }
 
     /// The loop's counters.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// event_loop.call_soon(|| ());
+    /// event_loop.run_until_stalled();
+    /// let metrics = event_loop.metrics();
+    /// assert_eq!(metrics.callbacks_run, 1);
+    /// assert_eq!(metrics.wake_syscalls, 0, "call_soon never wakes");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         self.core.metrics()
     }
@@ -230,6 +364,18 @@ impl EventLoop {
     /// "Ready" includes a message from another thread that turns out to
     /// carry no work (a stale wake, say); the next driving call then takes
     /// it and returns without sleeping, so trusting this never blocks.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// assert_eq!(event_loop.next_deadline(), None, "only a wake brings work");
+    /// event_loop.call_later(Duration::from_millis(50), || ());
+    /// assert!(event_loop.next_deadline().unwrap() > Instant::now());
+    /// event_loop.call_soon(|| ());
+    /// assert!(event_loop.next_deadline().unwrap() <= Instant::now(), "ready now");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.core.has_ready_work() || !self.inbox.is_empty() {
             Some(self.core.now())
@@ -247,8 +393,9 @@ impl EventLoop {
     /// is due.
     ///
     /// ```
+    /// # use looplet_executor as looplet;
     /// use std::time::Duration;
-    /// let mut event_loop = looplet_executor::EventLoop::new()?;
+    /// let mut event_loop = looplet::EventLoop::new()?;
     /// let _tick = event_loop.call_later(Duration::from_micros(300), || ());
     /// let timeout = event_loop.host_timeout().unwrap();
     /// assert!(timeout >= Duration::from_micros(300));
@@ -267,6 +414,18 @@ impl EventLoop {
     /// # Panics
     /// If called from inside a running loop on this thread (nested loops);
     /// re-raises a task's panic under `PanicPolicy::Propagate`.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// event_loop.spawn(async move {
+    ///     // … work …
+    ///     handle.stop(); // ends run() after this turn
+    /// });
+    /// event_loop.run();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn run(&mut self) {
         let _entered = self.enter();
@@ -289,6 +448,19 @@ impl EventLoop {
     ///
     /// # Panics
     /// If called from inside a running loop on this thread (nested loops).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let name = String::from("local");
+    /// // The future may borrow locals; other tasks of the loop run meanwhile.
+    /// let length = event_loop.block_on(async {
+    ///     let child = looplet::spawn(async { 3 });
+    ///     name.len() + child.await.unwrap()
+    /// });
+    /// assert_eq!(length, 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
         let _entered = self.enter();
@@ -327,6 +499,18 @@ impl EventLoop {
     ///
     /// A pending stop request makes it skip the wait; it is consumed, and
     /// the tick says `stopped`. `Some(Duration::MAX)` is the same as `None`.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// event_loop.call_soon(|| ());
+    /// let tick = event_loop.turn(Some(Duration::from_millis(16)));
+    /// assert_eq!(tick.callbacks, 1, "work was ready: no wait");
+    /// let tick = event_loop.turn(Some(Duration::ZERO)); // a poll that never blocks
+    /// assert!(tick.is_idle());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
         let _entered = self.enter();
@@ -341,6 +525,17 @@ impl EventLoop {
     /// Runs turns until nothing is ready; never blocks. (A task that always
     /// wakes itself keeps this going: frame-driven hosts use [`run_for`](Self::run_for).)
     /// A stop request ends it after the current turn (and is consumed).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let chain = event_loop.spawn(async {
+    ///     looplet::spawn(async { 1 }).await.unwrap() + 1
+    /// });
+    /// let tick = event_loop.run_until_stalled(); // both tasks, over several turns
+    /// assert!(tick.turns >= 2 && chain.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn run_until_stalled(&mut self) -> Tick {
         self.run_while(None)
@@ -353,6 +548,26 @@ impl EventLoop {
     /// What did not fit stays queued, in order, for the next call. Each call
     /// runs at least one ready poll or callback, so even a zero budget makes
     /// progress. Wall-clock time: the budget is the host's, not the loop's.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// for _ in 0..10_000 {
+    ///     event_loop.call_soon(|| std::hint::black_box(()));
+    /// }
+    /// // One frame's worth: what does not fit runs next call, in order.
+    /// let mut frames = 0;
+    /// loop {
+    ///     frames += 1;
+    ///     if event_loop.run_for(Duration::from_micros(200)).is_idle() {
+    ///         break;
+    ///     }
+    /// }
+    /// assert_eq!(event_loop.metrics().callbacks_run, 10_000);
+    /// # let _ = frames;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn run_for(&mut self, budget: Duration) -> Tick {
         self.run_while(Some(deadline_after(Instant::now(), budget)))
@@ -614,8 +829,9 @@ impl std::os::fd::AsRawFd for EventLoop {
 /// with it (their handles resolve `LoopClosed`).
 ///
 /// ```
-/// let answer = looplet_executor::run(async {
-///     let child = looplet_executor::spawn(async { 6 * 7 });
+/// # use looplet_executor as looplet;
+/// let answer = looplet::run(async {
+///     let child = looplet::spawn(async { 6 * 7 });
 ///     child.await.unwrap()
 /// });
 /// assert_eq!(answer, 42);

@@ -19,6 +19,15 @@ use std::sync::Arc;
 use std::thread::ThreadId;
 
 /// The error of a submission to a loop that no longer exists.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// drop(event_loop);
+/// assert_eq!(handle.call_soon_threadsafe(|| ()), Err(looplet::Closed));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
@@ -31,6 +40,21 @@ impl fmt::Display for Closed {
 impl std::error::Error for Closed {}
 
 /// A thread-safe handle to an [`EventLoop`](crate::EventLoop).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// let worker = std::thread::spawn(move || {
+///     let answer = handle.spawn(async { 40 + 2 }).wait_timeout(Duration::from_secs(5));
+///     handle.stop();
+///     answer
+/// });
+/// event_loop.run();
+/// assert_eq!(worker.join().unwrap().unwrap().unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     injector: Arc<Injector<Message>>,
@@ -68,6 +92,14 @@ impl Handle {
     ///
     /// # Panics
     /// Outside a task or callback of a running loop.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.block_on(async { looplet::Handle::current() });
+    /// assert!(!handle.is_closed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn current() -> Handle {
         let core = context::current(
@@ -85,6 +117,22 @@ impl Handle {
     /// the loop is asleep (or about to be); against a busy loop, a burst of
     /// calls costs next to no syscalls. Callbacks from one thread run in the
     /// order they were submitted.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// let (done, finished) = mpsc::channel();
+    /// std::thread::spawn(move || {
+    ///     handle.call_soon_threadsafe(move || done.send("ran on the loop").unwrap()).unwrap();
+    /// });
+    /// while finished.try_recv().is_err() {
+    ///     event_loop.turn(Some(Duration::from_millis(10)));
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_soon_threadsafe<F>(&self, callback: F) -> Result<(), Closed>
     where
         F: FnOnce() + Send + 'static,
@@ -95,6 +143,16 @@ impl Handle {
     /// Spawns a `Send` future on the loop from any thread. The returned
     /// [`RemoteHandle`] always resolves; if the loop is already closed it
     /// resolves `LoopClosed` at once and the future is dropped here.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(async { "done" });
+    /// event_loop.run_until_stalled();
+    /// assert_eq!(remote.wait_timeout(Duration::ZERO).unwrap().unwrap(), "done");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> RemoteHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -113,6 +171,19 @@ impl Handle {
     /// Spawns a future built *on the loop thread* by `make`, which is `Send`
     /// even if the future is not (it may hold `Rc`s, `JoinHandle`s, …).
     /// A panic in `make` resolves the handle `Panicked`, like one in the future.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::rc::Rc;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// // The closure is Send; the future it builds on the loop thread holds an Rc.
+    /// let remote = event_loop.handle().spawn_with(|| {
+    ///     let shared = Rc::new(5);
+    ///     async move { *shared * 2 }
+    /// });
+    /// assert_eq!(event_loop.block_on(remote).unwrap(), 10);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn_with<M, F>(&self, make: M) -> RemoteHandle<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -129,11 +200,30 @@ impl Handle {
 
     /// Asks the loop to stop: `run` returns after its current turn. Pending
     /// tasks stay pending (the loop may run again). No effect once closed.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// std::thread::spawn(move || handle.stop());
+    /// event_loop.run(); // returns once the stop arrives
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stop(&self) {
         let _ = self.injector.push(Message::Stop);
     }
 
     /// True once the loop has been dropped.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// assert!(!handle.is_closed());
+    /// drop(event_loop);
+    /// assert!(handle.is_closed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.injector.is_closed()
     }
@@ -145,7 +235,8 @@ impl Handle {
     /// cost (almost) no syscall.
     ///
     /// ```
-    /// let event_loop = looplet_executor::EventLoop::new()?;
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
     /// let handle = event_loop.handle();
     /// // A fresh loop has not run yet, so it counts as asleep: the first
     /// // submission must wake it (its host may be waiting on its fd).

@@ -23,6 +23,17 @@ use std::task::{Context, Poll};
 ///
 /// `JoinHandle` is `!Send`: it is used on the loop thread. From other
 /// threads, use [`Handle::spawn`](crate::Handle::spawn) and its `RemoteHandle`.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let outcome = event_loop.block_on(async {
+///     let task = looplet::spawn(async { panic!("boom") });
+///     task.await // a value, not an unwinding: Err(JoinError::Panicked(..))
+/// });
+/// assert!(outcome.unwrap_err().is_panic());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "dropping a JoinHandle detaches the task; await it to get its result"]
 pub struct JoinHandle<T> {
     id: TaskId,
@@ -53,6 +64,14 @@ impl<T> JoinHandle<T> {
     }
 
     /// The task's id.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let (a, b) = (event_loop.spawn(async {}), event_loop.spawn(async {}));
+    /// assert_ne!(a.id(), b.id());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn id(&self) -> TaskId {
         self.id
     }
@@ -62,7 +81,8 @@ impl<T> JoinHandle<T> {
     /// then yields `Err(JoinError::Cancelled)`. No effect on a finished task.
     ///
     /// ```
-    /// let mut event_loop = looplet_executor::EventLoop::new()?;
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
     /// let forever = event_loop.spawn(std::future::pending::<()>());
     /// forever.abort();
     /// assert!(event_loop.block_on(forever).unwrap_err().is_cancelled());
@@ -75,6 +95,16 @@ impl<T> JoinHandle<T> {
     }
 
     /// True once the task has an outcome (or the loop is gone).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async {});
+    /// assert!(!task.is_finished(), "it runs when the loop runs");
+    /// event_loop.run_until_stalled();
+    /// assert!(task.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.core.is_finished(self.id)
     }
@@ -122,6 +152,21 @@ impl<T> fmt::Debug for JoinHandle<T> {
 ///
 /// # Panics
 /// Outside a task or callback of a running loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let sum = event_loop.block_on(async {
+///     let parts: Vec<_> = (1..=3).map(|i| looplet::spawn(async move { i * 10 })).collect();
+///     let mut sum = 0;
+///     for part in parts {
+///         sum += part.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 60);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
     let core = current(
@@ -135,6 +180,16 @@ pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
 ///
 /// # Panics
 /// Outside a task or callback of a running loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.block_on(async {
+///     let saver = looplet::spawn_named("autosave", async { /* … */ });
+///     saver.await.unwrap();
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[track_caller]
 pub fn spawn_named<F: Future + 'static>(name: &str, future: F) -> JoinHandle<F::Output> {
     let core = current(

@@ -9,6 +9,19 @@
 use std::cell::Cell;
 
 /// A snapshot of the loop's counters, from [`EventLoop::metrics`](crate::EventLoop::metrics).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// handle.call_soon_threadsafe(|| ()).unwrap(); // the loop is not running: one wake
+/// handle.call_soon_threadsafe(|| ()).unwrap(); // woken already: no second syscall
+/// event_loop.turn(Some(Duration::ZERO));
+/// let m = event_loop.metrics();
+/// assert_eq!((m.call_soon_threadsafe, m.wake_syscalls), (2, 1));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {

@@ -12,9 +12,26 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// A panic payload, as `std::panic::catch_unwind` returns it.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let task = event_loop.spawn(async { std::panic::panic_any(7_u8) });
+/// let payload: looplet::Payload = event_loop.block_on(task).unwrap_err().into_panic();
+/// assert_eq!(payload.downcast_ref::<u8>(), Some(&7));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub type Payload = Box<dyn Any + Send + 'static>;
 
 /// The message of a panic payload: `&str` and `String` payloads, else a placeholder.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let payload: looplet::Payload = Box::new("disk full");
+/// assert_eq!(looplet::panic_message(&payload), "disk full");
+/// let custom: looplet::Payload = Box::new(42);
+/// assert_eq!(looplet::panic_message(&custom), "<non-string panic payload>");
+/// ```
 pub fn panic_message(payload: &Payload) -> &str {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         s
@@ -26,6 +43,19 @@ pub fn panic_message(payload: &Payload) -> &str {
 }
 
 /// Why a task has no output.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use looplet::JoinError;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let aborted = event_loop.spawn(std::future::pending::<()>());
+/// aborted.abort();
+/// match event_loop.block_on(aborted) {
+///     Err(JoinError::Cancelled) => {}
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub enum JoinError {
     /// The task was aborted (or cancelled) before it finished.
     Cancelled,
@@ -37,16 +67,42 @@ pub enum JoinError {
 
 impl JoinError {
     /// True for [`JoinError::Cancelled`].
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(std::future::pending::<()>());
+    /// task.abort();
+    /// assert!(event_loop.block_on(task).unwrap_err().is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, JoinError::Cancelled)
     }
 
     /// True for [`JoinError::Panicked`].
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async { panic!("x") });
+    /// assert!(event_loop.block_on(task).unwrap_err().is_panic());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, JoinError::Panicked(_))
     }
 
     /// True for [`JoinError::LoopClosed`].
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(async {});
+    /// drop(event_loop); // before the task ran
+    /// assert!(remote.wait().unwrap_err().is_loop_closed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_loop_closed(&self) -> bool {
         matches!(self, JoinError::LoopClosed)
     }
@@ -55,6 +111,20 @@ impl JoinError {
     ///
     /// # Panics
     /// If the error is not [`JoinError::Panicked`].
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async { panic!("again") });
+    /// let error = event_loop.block_on(task).unwrap_err();
+    /// // Re-raise it on this thread, as if the task had run here:
+    /// let payload = error.into_panic();
+    /// let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     std::panic::resume_unwind(payload)
+    /// }));
+    /// assert!(raised.is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_panic(self) -> Payload {
         match self.try_into_panic() {
             Ok(payload) => payload,
@@ -63,6 +133,16 @@ impl JoinError {
     }
 
     /// The panic payload, or the error itself if it is not a panic.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(std::future::pending::<()>());
+    /// task.abort();
+    /// let error = event_loop.block_on(task).unwrap_err();
+    /// assert!(error.try_into_panic().unwrap_err().is_cancelled(), "not a panic: handed back");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_into_panic(self) -> Result<Payload, JoinError> {
         match self {
             JoinError::Panicked(payload) => Ok(payload),
@@ -71,6 +151,14 @@ impl JoinError {
     }
 
     /// The panic message, if this is a panic with a string payload.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async { panic!("bad input: {}", 3) });
+    /// assert_eq!(event_loop.block_on(task).unwrap_err().panic_message(), Some("bad input: 3"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             JoinError::Panicked(payload) => Some(panic_message(payload)),

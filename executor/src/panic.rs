@@ -12,6 +12,20 @@ use crate::outcome::Payload;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What the unhandled-panic hook receives.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::sync::{Arc, Mutex};
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let mut event_loop = looplet::EventLoop::builder()
+///     .on_unhandled_panic(move |p| log.lock().unwrap().push(format!("{}: {}", p.task, p.message)))
+///     .build()?;
+/// drop(event_loop.spawn_named("worker", async { panic!("lost") })); // nobody awaits it
+/// event_loop.run_until_stalled();
+/// assert_eq!(*seen.lock().unwrap(), ["worker: lost"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct UnhandledPanic<'a> {
     /// The task's name (or `"callback"`).
@@ -25,6 +39,15 @@ pub struct UnhandledPanic<'a> {
 /// What the loop does when a task panics. In every case the panic is caught
 /// and the task's handle resolves `JoinError::Panicked`; the policy only
 /// decides what happens to the loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use looplet::{EventLoop, PanicPolicy};
+/// let mut event_loop = EventLoop::builder().panic_policy(PanicPolicy::StopLoop).build()?;
+/// let _task = event_loop.spawn(async { panic!("fatal") });
+/// event_loop.run(); // returns: the panic stopped the loop
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PanicPolicy {
     /// Keep running (the default). A detached task's panic goes to the

@@ -240,6 +240,23 @@ where
 /// `wait_timeout` or [`is_finished`](Self::is_finished).
 ///
 /// Dropping the handle detaches the task; it keeps running.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// let worker = std::thread::spawn(move || {
+///     let remote = handle.spawn(async { panic!("in the task") });
+///     let outcome = remote.wait_timeout(Duration::from_secs(5));
+///     handle.stop();
+///     outcome
+/// });
+/// event_loop.run();
+/// // The panic came back as a value; the loop and the worker carry on.
+/// assert!(worker.join().unwrap().unwrap().unwrap_err().is_panic());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "dropping a RemoteHandle detaches the task; wait for or await it to get its result"]
 pub struct RemoteHandle<T> {
     shared: Arc<Shared<T>>,
@@ -253,6 +270,20 @@ impl<T> RemoteHandle<T> {
     /// finished: that thread, blocked here, is the only one that could run
     /// it, so the wait would never end. There, `.await` the handle inside a
     /// task (or pass it to `EventLoop::block_on`) instead.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// let worker = std::thread::spawn(move || {
+    ///     let outcome = handle.spawn(async { 2 + 2 }).wait(); // blocks this thread
+    ///     handle.stop();
+    ///     outcome
+    /// });
+    /// event_loop.run();
+    /// assert_eq!(worker.join().unwrap().unwrap(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn wait(self) -> Result<T, JoinError> {
         let mut state = self.shared.state.lock();
@@ -276,6 +307,17 @@ impl<T> RemoteHandle<T> {
     /// timeout other than zero, on the thread of the loop that must run the
     /// task if it has not finished (see [`wait`](Self::wait): the loop would
     /// be blocked for the whole timeout and the answer would be `None`).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(async { 1 });
+    /// assert!(remote.wait_timeout(Duration::ZERO).is_none(), "the loop has not run it yet");
+    /// event_loop.run_until_stalled();
+    /// assert_eq!(remote.wait_timeout(Duration::ZERO).unwrap().unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, JoinError>> {
         let deadline = deadline_after(Instant::now(), timeout);
@@ -317,6 +359,16 @@ impl<T> RemoteHandle<T> {
     /// Asks the loop to cancel the task: its future is dropped on the loop
     /// thread at its next poll (or before its first), and the handle resolves
     /// `Cancelled`. No effect if it already finished.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(std::future::pending::<()>());
+    /// remote.cancel();
+    /// event_loop.run_until_stalled();
+    /// assert!(remote.wait().unwrap_err().is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn cancel(&self) {
         self.shared.cancel_requested.store(true, Ordering::Release);
         let task = match &mut *self.shared.state.lock() {
@@ -330,6 +382,16 @@ impl<T> RemoteHandle<T> {
     }
 
     /// True once the task has resolved (whether or not the outcome was taken).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(async {});
+    /// assert!(!remote.is_finished());
+    /// event_loop.run_until_stalled();
+    /// assert!(remote.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         !matches!(*self.shared.state.lock(), State::Pending { .. })
     }

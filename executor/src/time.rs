@@ -22,11 +22,31 @@ fn now() -> Instant {
 
 /// Completes after `duration`. Must be polled inside a loop.
 /// `Duration::MAX` sleeps forever (until dropped).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::{Duration, Instant};
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let start = Instant::now();
+/// event_loop.block_on(looplet::sleep(Duration::from_millis(3)));
+/// assert!(start.elapsed() >= Duration::from_millis(3));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline_after(now(), duration))
 }
 
 /// Completes at `deadline`. Must be polled inside a loop.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::{Duration, Instant};
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let next_frame = Instant::now() + Duration::from_millis(2);
+/// event_loop.block_on(looplet::sleep_until(next_frame));
+/// assert!(Instant::now() >= next_frame);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
@@ -40,6 +60,17 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// [`Handle::spawn`](crate::Handle::spawn): it names its timer by
 /// `(loop id, key)` and reaches the loop through the current-loop
 /// thread-local, never through a pointer of its own.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let handle = event_loop.handle();
+/// // Send: a Sleep may be part of a future submitted from another thread.
+/// let remote = handle.spawn(async { looplet::sleep(Duration::from_millis(1)).await });
+/// event_loop.block_on(remote).unwrap();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
@@ -49,11 +80,28 @@ pub struct Sleep {
 
 impl Sleep {
     /// When this sleep completes.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let sleep = looplet::sleep_until(Instant::now() + Duration::from_secs(1));
+    /// assert!(sleep.deadline() > Instant::now());
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Moves the deadline (the timer is re-registered at the next poll).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let mut sleep = looplet::sleep(Duration::from_secs(3600));
+    /// sleep.reset(Instant::now()); // now, not in an hour
+    /// event_loop.block_on(sleep);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel_timer();
         self.deadline = deadline;
@@ -115,6 +163,15 @@ impl fmt::Debug for Sleep {
 }
 
 /// The error of [`timeout`]: the deadline passed first.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let late = event_loop.block_on(looplet::timeout(Duration::from_millis(1), std::future::pending::<()>()));
+/// assert_eq!(late, Err(looplet::Elapsed));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed;
 
@@ -129,6 +186,15 @@ impl std::error::Error for Elapsed {}
 /// Runs `future` for at most `duration` (counted from this call). On
 /// `Err(Elapsed)` the inner future has already been dropped.
 /// `Duration::MAX` means no limit.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let quick = event_loop.block_on(looplet::timeout(Duration::from_secs(5), async { "in time" }));
+/// assert_eq!(quick, Ok("in time"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn timeout<F: Future>(
     duration: Duration,
     future: F,
@@ -155,6 +221,19 @@ pub fn timeout<F: Future>(
 /// A periodic timer: `tick().await` completes once per `period`. The first
 /// tick completes at once. A late tick does not cause a burst of catch-up
 /// ticks: the schedule restarts from the late tick.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.block_on(async {
+///     let mut every = looplet::interval(Duration::from_millis(1));
+///     for _ in 0..3 {
+///         every.tick().await; // the first tick is at once
+///     }
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn interval(period: Duration) -> Interval {
     assert!(
         period > Duration::ZERO,
@@ -167,6 +246,21 @@ pub fn interval(period: Duration) -> Interval {
 }
 
 /// The timer of [`interval`].
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use std::time::Duration;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let ticker = event_loop.spawn(async {
+///     let mut frame = looplet::interval(Duration::from_millis(1));
+///     for _ in 0..5 {
+///         frame.tick().await;
+///         // … update the game state …
+///     }
+/// });
+/// event_loop.block_on(ticker).unwrap();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,
@@ -175,11 +269,38 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick; returns the instant it was scheduled for.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::{Duration, Instant};
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// event_loop.block_on(async {
+    ///     let mut every = looplet::interval(Duration::from_millis(2));
+    ///     let first = every.tick().await;
+    ///     let second = every.tick().await;
+    ///     assert_eq!(second - first, Duration::from_millis(2), "scheduled, not measured");
+    ///     assert!(Instant::now() >= second);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick (for hand-written futures).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// event_loop.block_on(async {
+    ///     let mut every = looplet::interval(Duration::from_millis(1));
+    ///     // In a hand-written future's poll: `every.poll_tick(cx)`.
+    ///     poll_fn(|cx| every.poll_tick(cx)).await;
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let scheduled = self.sleep.deadline();
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
@@ -196,6 +317,15 @@ impl Interval {
     }
 
     /// The period.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let every = event_loop.block_on(async { looplet::interval(Duration::from_millis(16)) });
+    /// assert_eq!(every.period(), Duration::from_millis(16));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
@@ -203,11 +333,31 @@ impl Interval {
 
 /// Yields once: the task is queued behind everything already ready, and
 /// runs again next turn (so a yielding loop cannot starve timers or I/O).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// let counter = event_loop.spawn(async {
+///     for _ in 0..3 {
+///         looplet::yield_now().await; // let the others run
+///     }
+/// });
+/// let tick = event_loop.run_until_stalled();
+/// assert!(counter.is_finished() && tick.turns >= 4, "one turn per yield");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
 /// The future of [`yield_now`].
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.block_on(looplet::yield_now());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

@@ -57,7 +57,10 @@ fn uses_of(module: &str, known: &BTreeMap<String, u32>) -> BTreeSet<String> {
                 .filter_map(|part| part.trim().split("::").next())
                 .collect()
         } else {
-            vec![rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap()]
+            vec![rest
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next()
+                .unwrap()]
         };
         for name in names {
             if name != module && known.contains_key(name) {
@@ -127,6 +130,12 @@ fn the_check_sees_a_use_of_a_higher_layer() {
     // file known to use others.
     let layers = layers_from_crate_docs();
     let used = uses_of("event_loop", &layers);
-    assert!(used.contains("core") && used.contains("context"), "{used:?}");
-    assert!(uses_of("outcome", &layers).is_empty(), "the leaf uses nothing");
+    assert!(
+        used.contains("core") && used.contains("context"),
+        "{used:?}"
+    );
+    assert!(
+        uses_of("outcome", &layers).is_empty(),
+        "the leaf uses nothing"
+    );
 }

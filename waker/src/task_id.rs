@@ -8,6 +8,15 @@ use std::fmt;
 /// The loop hands out generations from one counter that only grows, so a
 /// generation is never reused within a loop's life: a stale id (its task
 /// finished, the slot now holds another) never matches the slot's occupant.
+///
+/// ```
+/// use looplet_waker::TaskId;
+/// let first = TaskId::new(0, 1);
+/// let reuse = TaskId::new(0, 2); // the same slot, a later task
+/// assert_eq!(first.slot(), reuse.slot());
+/// assert_ne!(first, reuse, "the generation tells them apart");
+/// assert_eq!(format!("{first:?}"), "TaskId(0v1)");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId {
     slot: u32,

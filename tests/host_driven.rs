@@ -571,3 +571,79 @@ fn run_for_and_turn_accept_duration_max() {
     assert_eq!(tick.callbacks, 1, "woken by the submission: {tick:?}");
     submitter.join().unwrap();
 }
+
+// ----- the loop's own events, in order (Trace) --------------------------------
+
+#[test]
+fn a_remote_wake_between_turns_calls_the_hook_once_and_the_next_turn_runs_it_without_sleeping() {
+    let trace = common::Trace::new();
+    let mut event_loop = EventLoop::builder()
+        .wake_hook(trace.wake_hook())
+        .build()
+        .unwrap();
+    let gate = common::Gate::new();
+    let task = event_loop.spawn(trace.traced("task", gate.wait()));
+    trace.turn(&mut event_loop, Some(Duration::ZERO)); // polls it: pending on the gate
+    let opener = gate.clone();
+    thread::spawn(move || opener.open()).join().unwrap(); // between calls
+    trace.turn(&mut event_loop, Some(BOUND));
+    assert!(task.is_finished());
+    trace.assert(&[
+        "turn",
+        "poll task",
+        "wake hook", // the loop counts as asleep between calls
+        "turn",      // work is waiting: no "slept"
+        "poll task",
+        "task done",
+    ]);
+}
+
+#[test]
+fn a_turn_that_waits_sleeps_first_then_runs_what_woke_it_in_the_same_call() {
+    let trace = common::Trace::new();
+    let mut event_loop = EventLoop::builder()
+        .wake_hook(trace.wake_hook())
+        .build()
+        .unwrap();
+    let gate = common::Gate::new();
+    let task = event_loop.spawn(trace.traced("task", gate.wait()));
+    trace.turn(&mut event_loop, Some(Duration::ZERO));
+    let loop_tid = current_tid().expect("/proc/thread-self");
+    let opener = gate.clone();
+    let waker = thread::spawn(move || {
+        // Open the gate only once the loop sleeps in epoll_wait.
+        let asleep = wait_for(BOUND, || thread_is_blocked(loop_tid));
+        opener.open();
+        asleep
+    });
+    trace.turn(&mut event_loop, Some(BOUND));
+    assert!(waker.join().unwrap(), "the loop never slept");
+    assert!(task.is_finished());
+    // The gate's wake found the loop asleep, so it wrote the fd and called
+    // the hook, on the opener's thread, *after* the write: the loop may be
+    // running the task already when the hook records itself.
+    let events = trace.events();
+    let hook_at = events.iter().position(|e| e == "wake hook");
+    assert!(
+        hook_at > events.iter().position(|e| e == "slept"),
+        "{events:?}"
+    );
+    let loop_events: Vec<_> = events.iter().filter(|e| *e != "wake hook").collect();
+    assert_eq!(
+        loop_events,
+        [
+            "turn",
+            "poll task",
+            "turn",
+            "slept",
+            "poll task",
+            "task done"
+        ],
+        "{events:?}"
+    );
+    assert_eq!(
+        events.len(),
+        loop_events.len() + 1,
+        "one hook call: {events:?}"
+    );
+}

@@ -355,6 +355,7 @@ fn every_outside_a_loop_panic_names_an_api_that_exists() {
 
 // ----- the loop dropped by the destructor of a task being aborted -------------
 
+/// Lifecycle edges (task.rs): E6, E11.
 #[test]
 fn aborting_a_task_whose_future_drops_the_event_loop_does_not_panic() {
     /// Drops the loop it shares when dropped itself.

@@ -33,6 +33,7 @@ fn loop_with_hook(policy: PanicPolicy) -> (EventLoop, Reports) {
     (event_loop, reports)
 }
 
+/// Lifecycle edges (task.rs): E5.
 #[test]
 fn a_panicking_task_does_not_stop_the_loop_and_others_complete() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -102,6 +103,7 @@ fn try_into_panic_returns_other_errors_unchanged() {
     assert!(err.is_cancelled());
 }
 
+/// Lifecycle edges (task.rs): E10.
 #[test]
 fn a_detached_panicking_task_goes_to_the_hook_with_its_name_and_message() {
     let (mut event_loop, reports) = loop_with_hook(PanicPolicy::Continue);

@@ -234,6 +234,7 @@ fn dropping_the_handle_detaches_the_task_which_still_runs() {
 
 // ----- (4) the loop is dropped -------------------------------------------------------
 
+/// Lifecycle edges (task.rs): E11.
 #[test]
 fn dropping_the_loop_with_the_task_pending_resolves_loop_closed_and_drops_the_future() {
     quiet_deliberate_panics();

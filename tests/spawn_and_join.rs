@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
+/// Lifecycle edges (task.rs): E1, E2, E5, E8.
 #[test]
 fn join_handle_yields_outputs_of_various_types() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -37,6 +38,7 @@ fn join_handle_can_be_awaited_from_another_task() {
     assert_eq!(event_loop.block_on(consumer).unwrap(), 42);
 }
 
+/// Lifecycle edges (task.rs): E3, E4, E5, E8.
 #[test]
 fn join_handle_awaited_from_another_task_waits_for_a_slow_task() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -72,6 +74,7 @@ fn block_on_returns_the_root_futures_output_and_may_borrow_locals() {
     assert_eq!(out, 42);
 }
 
+/// Lifecycle edges (task.rs): E9, E10.
 #[test]
 fn dropping_a_join_handle_detaches_the_task_which_still_runs_to_completion() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -94,6 +97,7 @@ fn dropping_a_join_handle_detaches_the_task_which_still_runs_to_completion() {
     );
 }
 
+/// Lifecycle edges (task.rs): E9.
 #[test]
 fn dropping_the_handle_of_a_finished_task_removes_it() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -109,6 +113,7 @@ fn dropping_the_handle_of_a_finished_task_removes_it() {
     assert_eq!(event_loop.metrics().tasks_alive, 0);
 }
 
+/// Lifecycle edges (task.rs): E6.
 #[test]
 fn abort_resolves_cancelled_and_drops_the_future_at_once() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -135,6 +140,7 @@ fn abort_resolves_cancelled_and_drops_the_future_at_once() {
     assert!(!ran_past_pending.get());
 }
 
+/// Lifecycle edges (task.rs): E6.
 #[test]
 fn abort_before_the_first_poll_means_the_task_never_runs() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -161,6 +167,7 @@ fn abort_of_a_finished_task_keeps_its_output() {
     assert_eq!(event_loop.block_on(handle).unwrap(), 5);
 }
 
+/// Lifecycle edges (task.rs): E7.
 #[test]
 fn a_task_that_aborts_itself_during_its_poll_is_cancelled_after_that_poll() {
     let mut event_loop = EventLoop::new().unwrap();

@@ -61,6 +61,7 @@ fn check_new_task_still_wakes(mut r: Reused) {
     r.event_loop.block_on(r.new_task).unwrap();
 }
 
+/// Lifecycle edges (task.rs): E4 (the generation check of TaskSlab::get).
 #[test]
 fn stale_waker_woken_on_the_loop_thread_between_turns_does_not_poll_the_slots_new_task() {
     let mut r = finished_task_with_escaped_waker_and_new_task_in_its_slot();
@@ -234,6 +235,7 @@ fn a_live_loops_waker_woken_inside_another_loop_goes_to_its_own_loop() {
     drop(task_b);
 }
 
+/// Lifecycle edges (task.rs): E4.
 #[test]
 fn duplicate_wakes_between_turns_collapse_into_one_poll() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -299,6 +301,7 @@ fn duplicate_wakes_from_many_threads_collapse_into_one_poll() {
     assert_eq!(event_loop.metrics().remote_wakes, 1);
 }
 
+/// Lifecycle edges (task.rs): E3, E4.
 #[test]
 fn a_wake_during_the_tasks_own_poll_polls_it_once_more() {
     let mut event_loop = EventLoop::new().unwrap();

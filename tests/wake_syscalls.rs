@@ -224,3 +224,34 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
         );
     }
 }
+
+#[test]
+fn a_burst_between_host_calls_wakes_the_host_once_and_runs_in_submission_order() {
+    let trace = common::Trace::new();
+    let mut event_loop = EventLoop::builder()
+        .wake_hook(trace.wake_hook())
+        .build()
+        .unwrap();
+    trace.turn(&mut event_loop, Some(Duration::ZERO)); // then it counts as asleep
+    let handle = event_loop.handle();
+    let producer = trace.clone();
+    thread::spawn(move || {
+        for i in 0..3 {
+            handle
+                .call_soon_threadsafe(producer.recorder(format!("call {i}")))
+                .unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    trace.turn(&mut event_loop, Some(BOUND));
+    trace.assert(&[
+        "turn",
+        "wake hook", // the first call wakes the host; the other two coalesce
+        "turn",      // no "slept": the work was waiting
+        "call 0",
+        "call 1",
+        "call 2",
+    ]);
+    assert_eq!(event_loop.metrics().wake_syscalls, 1);
+}

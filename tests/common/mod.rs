@@ -5,10 +5,8 @@
 
 use looplet::EventLoop;
 use std::any::Any;
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
@@ -20,9 +18,16 @@ pub const BOUND: Duration = Duration::from_secs(10);
 
 // ----- Trace ---------------------------------------------------------------
 
-/// Records events in the order they happen (loop thread only).
+/// Records events in the order they happen: the test's own (`push`,
+/// `recorder`), and the loop's own — a task's polls (`traced`), a wake-hook
+/// call (`wake_hook`, on whichever thread wakes the loop), and, for a turn
+/// driven through [`Trace::turn`], whether the loop slept in it. So a test
+/// can assert the exact sequence, loop and user events interleaved.
+///
+/// The loop's events are recorded as `"turn"`, `"slept"`, `"wake hook"`,
+/// `"poll <label>"` and `"<label> done"`.
 #[derive(Clone, Default)]
-pub struct Trace(Rc<RefCell<Vec<String>>>);
+pub struct Trace(Arc<Mutex<Vec<String>>>);
 
 impl Trace {
     pub fn new() -> Self {
@@ -30,26 +35,66 @@ impl Trace {
     }
 
     pub fn push(&self, event: impl Into<String>) {
-        self.0.borrow_mut().push(event.into());
+        self.0.lock().unwrap().push(event.into());
     }
 
     /// A callback that records `event` when called.
-    pub fn recorder(&self, event: impl Into<String>) -> impl FnOnce() + 'static {
+    pub fn recorder(&self, event: impl Into<String>) -> impl FnOnce() + Send + 'static {
         let trace = self.clone();
         let event = event.into();
         move || trace.push(event)
     }
 
+    /// A wake hook (`Builder::wake_hook`) that records `"wake hook"`.
+    pub fn wake_hook(&self) -> impl Fn() + Send + Sync + 'static {
+        let trace = self.clone();
+        move || trace.push("wake hook")
+    }
+
+    /// `future`, recording `"poll <label>"` at each of its polls and
+    /// `"<label> done"` when it completes.
+    pub fn traced<F: Future>(&self, label: &str, future: F) -> impl Future<Output = F::Output> {
+        let trace = self.clone();
+        let label = label.to_string();
+        let mut future = Box::pin(future);
+        std::future::poll_fn(move |cx| {
+            trace.push(format!("poll {label}"));
+            let polled = future.as_mut().poll(cx);
+            if polled.is_ready() {
+                trace.push(format!("{label} done"));
+            }
+            polled
+        })
+    }
+
+    /// `event_loop.turn(timeout)`, recorded as `"turn"`, followed by
+    /// `"slept"` if the loop slept in it. A turn sleeps at most once, and
+    /// before it runs anything, so `"slept"` goes right after `"turn"`,
+    /// before the polls the turn made.
+    pub fn turn(&self, event_loop: &mut EventLoop, timeout: Option<Duration>) -> looplet::Tick {
+        let at = {
+            let mut events = self.0.lock().unwrap();
+            events.push("turn".into());
+            events.len()
+        };
+        let sleeps = event_loop.metrics().sleeps;
+        let tick = event_loop.turn(timeout);
+        if event_loop.metrics().sleeps > sleeps {
+            self.0.lock().unwrap().insert(at, "slept".into());
+        }
+        tick
+    }
+
     pub fn events(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.0.lock().unwrap().clone()
     }
 
     pub fn len(&self) -> usize {
-        self.0.borrow().len()
+        self.0.lock().unwrap().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.borrow().is_empty()
+        self.0.lock().unwrap().is_empty()
     }
 
     /// Asserts the exact sequence recorded so far.

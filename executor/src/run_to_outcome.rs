@@ -66,13 +66,10 @@ impl<T: 'static> OutcomeSink<T> for JoinHandleSink {
 
 /// Runs `future` to its end, drops it, and hands the outcome to `sink`.
 ///
-/// For `Core::spawn` and `Handle::spawn` this is the *whole* task: they box
-/// `run_to_outcome(future, sink)` directly, with no `async` wrapper around it.
-/// A wrapper would hold the `run_to_outcome` future as a local of its own while
-/// rustc also keeps the space of the moved-in value, so each layer would
-/// store the user's future once more (with two layers, a live task with a
-/// 256-byte future cost 980 bytes; boxed directly, 697: see
-/// `docs/08-benchmarks.md`). `Handle::spawn_with`'s task is
+/// For `JoinHandle::spawn` and `Handle::spawn` this is the *whole* task:
+/// they box `run_to_outcome(future, sink)` directly, with no `async` wrapper
+/// around it, because each wrapper would store the user's future once more
+/// (docs/02 tells why; docs/08 measures it). `Handle::spawn_with`'s task is
 /// `run_remote_with`, which builds its future on the loop and then awaits
 /// this.
 pub(crate) async fn run_to_outcome<F: Future, R: OutcomeSink<F::Output>>(

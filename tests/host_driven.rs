@@ -577,10 +577,7 @@ fn run_for_and_turn_accept_duration_max() {
 #[test]
 fn a_remote_wake_between_turns_calls_the_hook_once_and_the_next_turn_runs_it_without_sleeping() {
     let trace = common::Trace::new();
-    let mut event_loop = EventLoop::builder()
-        .wake_hook(trace.wake_hook())
-        .build()
-        .unwrap();
+    let mut event_loop = trace.event_loop();
     let gate = common::Gate::new();
     let task = event_loop.spawn(trace.traced("task", gate.wait()));
     trace.turn(&mut event_loop, Some(Duration::ZERO)); // polls it: pending on the gate
@@ -601,10 +598,7 @@ fn a_remote_wake_between_turns_calls_the_hook_once_and_the_next_turn_runs_it_wit
 #[test]
 fn a_turn_that_waits_sleeps_first_then_runs_what_woke_it_in_the_same_call() {
     let trace = common::Trace::new();
-    let mut event_loop = EventLoop::builder()
-        .wake_hook(trace.wake_hook())
-        .build()
-        .unwrap();
+    let mut event_loop = trace.event_loop();
     let gate = common::Gate::new();
     let task = event_loop.spawn(trace.traced("task", gate.wait()));
     trace.turn(&mut event_loop, Some(Duration::ZERO));

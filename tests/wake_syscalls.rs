@@ -228,10 +228,7 @@ fn a_flood_from_four_threads_against_a_busy_loop_runs_in_order_with_few_syscalls
 #[test]
 fn a_burst_between_host_calls_wakes_the_host_once_and_runs_in_submission_order() {
     let trace = common::Trace::new();
-    let mut event_loop = EventLoop::builder()
-        .wake_hook(trace.wake_hook())
-        .build()
-        .unwrap();
+    let mut event_loop = trace.event_loop();
     trace.turn(&mut event_loop, Some(Duration::ZERO)); // then it counts as asleep
     let handle = event_loop.handle();
     let producer = trace.clone();

@@ -45,6 +45,14 @@ impl Trace {
         move || trace.push(event)
     }
 
+    /// A loop whose wake hook records `"wake hook"` in this trace.
+    pub fn event_loop(&self) -> EventLoop {
+        EventLoop::builder()
+            .wake_hook(self.wake_hook())
+            .build()
+            .unwrap()
+    }
+
     /// A wake hook (`Builder::wake_hook`) that records `"wake hook"`.
     pub fn wake_hook(&self) -> impl Fn() + Send + Sync + 'static {
         let trace = self.clone();

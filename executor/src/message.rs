@@ -26,7 +26,8 @@ pub(crate) type SpawnFn = Box<dyn FnOnce() -> BoxFuture + Send>;
 pub(crate) enum Message {
     /// A task's waker fired on another thread (or between turns).
     Wake(TaskId),
-    /// The `block_on` root future's waker fired on another thread.
+    /// The `block_on` root future's waker fired while its loop was not the
+    /// current one: on another thread, or on the loop thread between calls.
     WakeBlockOn,
     /// `Handle::call_soon_threadsafe`.
     Call(Submission<SendCallback>),

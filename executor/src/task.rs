@@ -34,7 +34,7 @@
 //! |---|---|---|
 //! | `generation` | [`TaskSlab::insert`] | once (E1); every lookup checks it, so an old [`TaskId`] of a reused slot finds nothing |
 //! | `stage` | [`TaskSlab::start_poll`] (E2), `Core::poll_task` (E3, E5, E7), [`TaskSlab::abort`] (E6, E7), `Core::finish` | only by the loop thread, never while the future runs (it is out, see above) |
-//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::detach` (E9) | by the `JoinHandle`'s calls, on the loop thread |
+//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
 //! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
 //!
 //! A task's optional name lives in the slab's side table, not in `Task`:

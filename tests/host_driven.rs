@@ -641,3 +641,29 @@ fn a_turn_that_waits_sleeps_first_then_runs_what_woke_it_in_the_same_call() {
         "one hook call: {events:?}"
     );
 }
+
+// ----- a budget never ends a call before it ran something ready ----------------
+
+#[test]
+fn run_for_with_a_spent_budget_still_polls_a_ready_task_behind_a_stale_id() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let aborted = event_loop.spawn(async {});
+    aborted.abort(); // its id stays in the ready queue, stale
+    let ready = event_loop.spawn(async { 7 });
+    let tick = event_loop.run_for(Duration::ZERO);
+    assert_eq!(tick.polls, 1, "{tick:?}");
+    assert!(ready.is_finished());
+}
+
+#[test]
+fn run_for_whose_leftover_snapshot_went_stale_still_runs_what_is_ready() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let _first = event_loop.spawn(async {});
+    let second = event_loop.spawn(async {});
+    let tick = event_loop.run_for(Duration::ZERO); // polls `first`; `second` is left over
+    assert_eq!(tick.polls, 1, "{tick:?}");
+    second.abort(); // the leftover id is stale now
+    event_loop.call_soon(|| ());
+    let tick = event_loop.run_for(Duration::ZERO);
+    assert_eq!(tick.polls + tick.callbacks, 1, "{tick:?}");
+}

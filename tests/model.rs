@@ -74,7 +74,7 @@
 //! - **`Metrics`**: `tasks_spawned`, `tasks_alive`, `polls`, `call_soon`,
 //!   `call_soon_threadsafe`, `remote_spawns`, `panics` and `callbacks_run`
 //!   exactly; `turns`, `polls` and `callbacks` of each `Tick` against the
-//!   metrics; no `parks` in a call that must not sleep; `Tick::stopped`.
+//!   metrics; no `sleeps` in a call that must not sleep; `Tick::stopped`.
 //!
 //! Timing is never asserted from above (a slow machine may run anything
 //! late), only from below (nothing may run early).
@@ -115,12 +115,11 @@
 //! - fire timers 1 ms early in `Timers::pop_expired`: "timer callback N ran
 //!   … before its deadline".
 //!
-//! ## A known failure
+//! ## What it found
 //!
-//! On looplet as it is, the default run fails at seed 4 (op 1017) or, when a
-//! timer there fires a little later, at seed 8 (op 1061): "run_for(0ns) ran
-//! nothing though work was ready". That is a bug in looplet, not in the
-//! model; the comment at that assertion (in `Round::drive_once`) explains it.
+//! Its first run failed at seed 4 (op 1017): "run_for(0ns) ran nothing
+//! though work was ready", a real bug, since fixed (see the assertion in
+//! `Round::drive_once`; `tests/host_driven.rs` pins it with two small cases).
 
 mod common;
 
@@ -1707,14 +1706,11 @@ impl Round {
                 // one ready poll or callback, so even a zero budget makes
                 // progress."
                 //
-                // LOOPLET BUG, found by this model (not fixed here): the
-                // budget is checked after every id popped from the ready
-                // queue, stale ones too (an aborted task's, a stale wake's),
-                // which poll nothing. With the budget spent, a stale id at
-                // the head ends the call before the ready task behind it:
-                // `Tick { polls: 0, callbacks: 0 }`. This assertion fails
-                // until `EventLoop::turn_once` checks `until` only after a
-                // poll that happened.
+                // This model found that it did not hold: the budget was
+                // checked after every id popped from the ready queue, stale
+                // ones too (an aborted task's, a stale wake's), which poll
+                // nothing, so a stale id at the head ended the call before
+                // the ready task behind it (`Tick { polls: 0, callbacks: 0 }`).
                 assert!(
                     !work_ready || tick.polls + tick.callbacks > 0,
                     "run_for({budget:?}) ran nothing though work was ready: {tick:?}"
@@ -1755,7 +1751,7 @@ impl Round {
                     "{call:?} with a stop pending: one turn"
                 );
                 assert_eq!(
-                    after.parks, before.parks,
+                    after.sleeps, before.sleeps,
                     "{call:?} with a stop pending slept"
                 );
                 if let Some(tick) = tick {
@@ -1922,7 +1918,7 @@ impl Round {
         assert_eq!(tick.stopped, stopped, "Tick::stopped: {tick:?}");
         if !may_sleep {
             assert_eq!(
-                after.parks, before.parks,
+                after.sleeps, before.sleeps,
                 "a call that never blocks slept: {tick:?}"
             );
         }

@@ -102,7 +102,7 @@ fn sleep_completes_no_earlier_than_its_deadline() {
 }
 
 #[test]
-fn sleeps_in_many_tasks_finish_in_deadline_order() {
+fn tasks_sleeping_at_once_wake_in_deadline_order() {
     let mut event_loop = EventLoop::new().unwrap();
     let trace = Trace::new();
     let mut handles = Vec::new();

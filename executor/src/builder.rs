@@ -83,7 +83,9 @@ impl Builder {
 
     /// Called on the loop thread for a panic nobody will see otherwise: a
     /// detached task, a callback, a `Drop` run by the loop. The default
-    /// prints one line to stderr.
+    /// prints one line to stderr. A panic that turns up after the loop is
+    /// gone (a `RemoteHandle` holding one, dropped unread later) has no hook
+    /// to go to and is printed to stderr.
     ///
     /// ```
     /// # use looplet_executor as looplet;

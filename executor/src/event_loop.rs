@@ -308,7 +308,9 @@ impl EventLoop {
         CallbackHandle::call_at(&self.core, deadline, Box::new(callback))
     }
 
-    /// Runs `callback` at `deadline`.
+    /// Runs `callback` at `deadline`. Timers fire in deadline order (ties in
+    /// the order they were made); a deadline already past fires at the next
+    /// turn, after the timers that fired before it was made.
     ///
     /// ```
     /// # use looplet_executor as looplet;
@@ -589,7 +591,11 @@ impl EventLoop {
             }
             // Stalled: this turn found nothing, and nothing arrived since.
             let stalled = this.is_idle() && !self.core.has_ready_work() && self.inbox.is_empty();
-            let out_of_time = until.is_some_and(|end| Instant::now() >= end);
+            // Out of time, but never before the call ran something that was
+            // ready: a turn that met only stale ids (the rest of a snapshot
+            // whose tasks were aborted since) has spent nothing.
+            let out_of_time = until.is_some_and(|end| Instant::now() >= end)
+                && !(tick.is_idle() && self.core.has_ready_work());
             if stalled || out_of_time {
                 break;
             }
@@ -672,9 +678,10 @@ impl EventLoop {
                     tasks_left = 0;
                     break;
                 };
-                if self.core.poll_task(id) {
-                    polls += 1; // stale ids (finished tasks) are skipped, not counted
+                if !self.core.poll_task(id) {
+                    continue; // a stale id (the task finished): nothing ran, nothing spent
                 }
+                polls += 1;
                 if until.is_some_and(|end| Instant::now() >= end) {
                     break;
                 }

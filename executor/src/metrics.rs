@@ -25,12 +25,14 @@ use std::cell::Cell;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Tasks spawned, locally or remotely.
+    /// Tasks spawned: local ones when spawned, remote ones when the loop
+    /// takes their submission from the injector.
     pub tasks_spawned: u64,
     /// Tasks in the loop's slab: spawned and not yet finished, plus
     /// finished ones whose outcome a live `JoinHandle` has not collected yet.
     pub tasks_alive: u64,
-    /// Task polls.
+    /// Task polls (a remote task's poll that only finds it cancelled counts
+    /// too).
     pub polls: u64,
     /// Wakes that took the same-thread path (no lock, no syscall).
     pub local_wakes: u64,

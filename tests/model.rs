@@ -1372,7 +1372,7 @@ impl Round {
                 Some(handle) => handle.abort(),
                 None => return self.log.note("skipped: no handle"),
             },
-            TaskHandle::Remote(Some(handle)) => handle.cancel(),
+            TaskHandle::Remote(Some(handle)) => handle.abort(),
             TaskHandle::Remote(None) | TaskHandle::InParent => {
                 return self.log.note("skipped: no handle")
             }
@@ -1853,7 +1853,7 @@ impl Round {
             let outcome = match job_remote {
                 Some((remote, cancel)) => {
                     if cancel {
-                        remote.cancel();
+                        remote.abort();
                     }
                     Some(remote.wait_timeout(BOUND))
                 }

@@ -478,7 +478,7 @@ fn run_remote(c: Combo) -> Report {
         }
         HandleMode::Cancelled => {
             let handle = handle.as_ref().unwrap();
-            obs.guarded("RemoteHandle::cancel", false, || handle.cancel());
+            obs.guarded("RemoteHandle::abort", false, || handle.abort());
         }
     };
 

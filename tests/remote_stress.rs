@@ -116,7 +116,7 @@ fn producer(
             expected(producer, seq)
         });
         if seq % CANCEL_EVERY == 0 {
-            task.cancel();
+            task.abort();
         }
         tally.submitted += 1;
         // The producer making the `stop_at`-th submission stops the loop:

@@ -135,12 +135,12 @@ fn task_panicking_with_a_custom_payload_resolves_panicked_and_the_payload_downca
 // ----- (3) the caller cancels ---------------------------------------------------------
 
 #[test]
-fn cancel_from_the_caller_thread_drops_the_pending_future_on_the_loop_thread() {
+fn abort_from_the_caller_thread_drops_the_pending_future_on_the_loop_thread() {
     quiet_deliberate_panics();
     let event_loop = LoopThread::start();
     let (task, probe) = pending_on(&event_loop.handle);
     assert_eq!(probe.drops(), 0);
-    task.cancel();
+    task.abort();
     let outcome = wait(&task);
     assert_eq!(kind(&outcome), Kind::Cancelled, "{outcome:?}");
     assert_eq!(
@@ -160,7 +160,7 @@ fn cancel_from_the_caller_thread_drops_the_pending_future_on_the_loop_thread() {
 }
 
 #[test]
-fn cancel_before_the_loop_ran_the_task_never_polls_the_future() {
+fn abort_before_the_loop_ran_the_task_never_polls_the_future() {
     quiet_deliberate_panics();
     let mut event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
@@ -168,7 +168,7 @@ fn cancel_before_the_loop_ran_the_task_never_polls_the_future() {
     let submitted = probe.clone();
     let task = thread::spawn(move || {
         let task = handle.spawn(Probed::<u32>::pending(&submitted));
-        task.cancel();
+        task.abort();
         task
     })
     .join()
@@ -185,7 +185,7 @@ fn cancel_before_the_loop_ran_the_task_never_polls_the_future() {
 }
 
 #[test]
-fn cancel_before_the_loop_ran_the_task_never_calls_the_spawn_with_closure() {
+fn abort_before_the_loop_ran_the_task_never_calls_the_spawn_with_closure() {
     quiet_deliberate_panics();
     let mut event_loop = EventLoop::new().unwrap();
     let called = Arc::new(AtomicBool::new(false));
@@ -194,7 +194,7 @@ fn cancel_before_the_loop_ran_the_task_never_calls_the_spawn_with_closure() {
         flag.store(true, SeqCst);
         async { 1 }
     });
-    task.cancel();
+    task.abort();
     event_loop.run_until_stalled();
     let outcome = task.wait_timeout(Duration::ZERO).expect("resolved");
     assert_eq!(kind(&outcome), Kind::Cancelled, "{outcome:?}");
@@ -202,7 +202,7 @@ fn cancel_before_the_loop_ran_the_task_never_calls_the_spawn_with_closure() {
 }
 
 #[test]
-fn cancel_after_completion_keeps_the_output() {
+fn abort_after_completion_keeps_the_output() {
     quiet_deliberate_panics();
     let event_loop = LoopThread::start();
     let task = event_loop.handle.spawn(async { 9 });
@@ -211,7 +211,7 @@ fn cancel_after_completion_keeps_the_output() {
         assert!(Instant::now() < deadline, "handle never resolved");
         thread::sleep(Duration::from_millis(1));
     }
-    task.cancel();
+    task.abort();
     assert_eq!(wait(&task).expect("still Ok"), 9);
     assert_eq!(event_loop.stop_and_join(), Ok(()));
 }
@@ -651,7 +651,7 @@ fn future_drop_panicking_at_completion_is_contained_and_resolves_panicked() {
 }
 
 #[test]
-fn future_drop_panicking_during_cancel_is_contained_and_the_handle_resolves() {
+fn future_drop_panicking_during_abort_is_contained_and_the_handle_resolves() {
     quiet_deliberate_panics();
     let event_loop = LoopThread::start();
     let probe = DropProbe::new();
@@ -660,7 +660,7 @@ fn future_drop_panicking_during_cancel_is_contained_and_the_handle_resolves() {
         .handle
         .spawn(Probed::<u32>::pending(&probe).panicking_on_drop());
     recv(&polled, "the first poll");
-    task.cancel();
+    task.abort();
     let outcome = wait(&task);
     assert!(
         matches!(kind(&outcome), Kind::Cancelled | Kind::Panicked),
@@ -1058,7 +1058,7 @@ fn stopped_but_alive_loop_keeps_pending_work_and_resolves_it_when_run_again() {
         "a stopped loop keeps its pending tasks"
     );
     gate.open(); // wakes the task, but nothing runs it yet
-    cancelled.cancel();
+    cancelled.abort();
     assert!(task.wait_timeout(Duration::from_millis(50)).is_none());
     assert!(!cancelled.is_finished());
     assert!(!handle.is_closed());

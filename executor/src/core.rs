@@ -44,6 +44,9 @@ pub(crate) struct Core {
     /// A stop was asked for: the driving call running now (or the next one)
     /// returns after its turn and consumes the request.
     stop_requested: Cell<bool>,
+    /// The task being polled right now, if any: what `looplet::is_cancelled`
+    /// and `looplet::cancelled` ask about.
+    polling: Cell<Option<TaskId>>,
     /// Set by the `Propagate` panic policy: the driving call re-raises it.
     propagate: RefCell<Option<String>>,
     panic_policy: PanicPolicy,
@@ -75,6 +78,7 @@ impl Core {
             timers: RefCell::default(),
             counters: Counters::default(),
             stop_requested: Cell::new(false),
+            polling: Cell::new(None),
             propagate: RefCell::new(None),
             panic_policy,
             panic_hook,
@@ -156,7 +160,11 @@ impl Core {
         };
         bump(&self.counters.polls);
 
+        // A poll does not nest (a task cannot poll another task of its loop),
+        // so the task being polled is a plain cell, restored after.
+        let outer = self.polling.replace(Some(id));
         let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.polling.set(outer);
 
         let mut tasks = self.tasks.borrow_mut();
         let task = tasks
@@ -209,6 +217,39 @@ impl Core {
             self.drop_future(id, future);
             self.finish(id, Err(JoinError::Cancelled));
         }
+    }
+
+    /// Soft cancel (see `cancel.rs`): counts a request to cancel task `id`
+    /// and wakes it, so that it sees `looplet::cancelled()` resolve. Nothing
+    /// is dropped. False if the task finished or is gone.
+    pub fn request_cancel(&self, id: TaskId) -> bool {
+        let waker = self.tasks.borrow_mut().request_cancel(id, 1);
+        match waker {
+            Some(waker) => {
+                std::task::Wake::wake_by_ref(&waker);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Counts `requests` soft-cancel requests for the task being polled now
+    /// (a remote task's, handed over before its poll: no wake needed).
+    pub fn note_cancel_requests(&self, requests: u32) {
+        if let Some(id) = self.polling.get() {
+            let waker = self.tasks.borrow_mut().request_cancel(id, requests);
+            drop(waker); // our own `Arc`: dropping it runs no user code
+        }
+    }
+
+    /// How many times task `id` was asked to cancel.
+    pub fn cancel_requests(&self, id: TaskId) -> u32 {
+        self.tasks.borrow().cancel_requests(id)
+    }
+
+    /// The task being polled right now, if this is a task's poll.
+    pub fn polling(&self) -> Option<TaskId> {
+        self.polling.get()
     }
 
     /// Drops a task's future outside any borrow; a panic in its `Drop` is

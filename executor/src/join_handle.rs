@@ -5,17 +5,20 @@
 //! result is never confused with the waiter's own cancellation (asyncio's
 //! `CancelledError` ambiguity cannot arise).
 
+use crate::clock::deadline_after;
 use crate::context::{self, current};
 use crate::core::{Core, JoinPoll};
 use crate::outcome::{BoxFuture, JoinError};
 use crate::run_to_outcome::{run_to_outcome, JoinHandleSink};
+use crate::time::sleep_until;
 use looplet_waker::TaskId;
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 /// A handle to a task spawned on this thread's loop. Awaiting it yields the
 /// task's output or a [`JoinError`]. Dropping it *detaches* the task: it keeps
@@ -94,6 +97,86 @@ impl<T> JoinHandle<T> {
         context::as_current_if_none(&self.core, || self.core.abort(self.id));
     }
 
+    /// Soft cancel: asks the task to stop and wakes it; inside it
+    /// `looplet::cancelled()` resolves and `looplet::is_cancelled()` is true,
+    /// so it can clean up, even asynchronously, and return. Nothing is
+    /// dropped (that is [`abort`](Self::abort)). Returns false if the task
+    /// had already finished (there is nothing to cancel); asking twice is
+    /// harmless, and counted (`looplet::cancel_requests`).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(async {
+    ///     looplet::cancelled().await;
+    ///     "stopped on request"
+    /// });
+    /// assert!(task.cancel());
+    /// assert_eq!(event_loop.block_on(task).unwrap(), "stopped on request");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.core.request_cancel(self.id)
+    }
+
+    /// How many times the task was asked to cancel so far (0 once it has
+    /// finished and its outcome was collected, or if the loop is gone).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let task = event_loop.spawn(std::future::pending::<()>());
+    /// task.cancel();
+    /// task.cancel();
+    /// assert_eq!(task.cancel_requests(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cancel_requests(&self) -> u32 {
+        self.core.cancel_requests(self.id)
+    }
+
+    /// Soft cancel, wait up to `grace` for the task to end, then abort it:
+    /// the outcome, once the task's destructors have run. A task that
+    /// cleans up in time returns what it returns; one that ignores the
+    /// request (or takes too long) is aborted and yields `Err(Cancelled)`;
+    /// one that had finished already yields its outcome.
+    ///
+    /// If the task awaiting this is itself aborted or dropped meanwhile, the
+    /// target's cancellation carries on without it, grace and abort
+    /// included: the two cancellations never mix.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let polite = event_loop.spawn(async {
+    ///     looplet::cancelled().await;
+    ///     "flushed"
+    /// });
+    /// let stubborn = event_loop.spawn(std::future::pending::<&str>());
+    /// event_loop.block_on(async {
+    ///     let grace = Duration::from_millis(5);
+    ///     assert_eq!(polite.cancel_and_wait(grace).await.unwrap(), "flushed");
+    ///     assert!(stubborn.cancel_and_wait(grace).await.unwrap_err().is_cancelled());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn cancel_and_wait(self, grace: Duration) -> Result<T, JoinError>
+    where
+        T: 'static,
+    {
+        self.cancel();
+        let deadline = deadline_after(self.core.now(), grace);
+        let mut guard = FinishOnDrop {
+            handle: Some(self),
+            deadline,
+        };
+        let handle = guard.handle.as_mut().expect("set just above");
+        let outcome = wait_or_abort(handle, deadline).await;
+        guard.handle = None; // collected: nothing left to finish
+        outcome
+    }
+
     /// True once the task has an outcome (or the loop is gone).
     ///
     /// ```
@@ -143,6 +226,59 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("id", &self.id)
             .field("done", &self.done)
             .finish()
+    }
+}
+
+/// Waits for `handle` until `deadline`, then aborts the task and collects
+/// the `Cancelled` that the abort leaves (at once: `abort` drops the future
+/// before it returns).
+async fn wait_or_abort<T: 'static>(
+    handle: &mut JoinHandle<T>,
+    deadline: Instant,
+) -> Result<T, JoinError> {
+    let mut grace = pin!(sleep_until(deadline));
+    let ended = poll_fn(|cx| {
+        if let Poll::Ready(outcome) = Pin::new(&mut *handle).poll(cx) {
+            return Poll::Ready(Some(outcome));
+        }
+        grace.as_mut().poll(cx).map(|()| None)
+    })
+    .await;
+    match ended {
+        Some(outcome) => outcome,
+        None => {
+            handle.abort();
+            handle.await
+        }
+    }
+}
+
+/// `cancel_and_wait`'s promise, kept even if its own future is dropped
+/// halfway (the waiting task was aborted): the rest of the procedure, the
+/// grace and then the abort, goes on in a task of its own.
+struct FinishOnDrop<T: 'static> {
+    handle: Option<JoinHandle<T>>,
+    deadline: Instant,
+}
+
+impl<T: 'static> Drop for FinishOnDrop<T> {
+    fn drop(&mut self) {
+        let Some(mut handle) = self.handle.take() else {
+            return;
+        };
+        if handle.is_finished() {
+            return; // dropping the handle discards the outcome (a panic goes to the hook)
+        }
+        let core = Rc::clone(&handle.core);
+        let deadline = self.deadline;
+        let rest = async move {
+            let _ = wait_or_abort(&mut handle, deadline).await;
+        };
+        drop(JoinHandle::spawn(
+            core,
+            rest,
+            Some("cancel_and_wait (its waiter was dropped)".into()),
+        ));
     }
 }
 

@@ -23,6 +23,7 @@
 //! | L1 | `run_to_outcome.rs` | run a future to its end, drop it, then report |
 //! | L2 | `core.rs` | the loop's state: the queues, the policy; spawn, poll, finish |
 //! | L3 | `context.rs` | "the current loop" of this thread; nested-loop detection |
+//! | L3 | `cancel.rs` | soft cancellation: `cancelled()`, `is_cancelled()` |
 //! | L3 | `join_handle.rs` | `JoinHandle`; `looplet::spawn` |
 //! | L3 | `callback_handle.rs` | `CallbackHandle`; `looplet::call_soon` & co. |
 //! | L3 | `time.rs` | `sleep`, `timeout`, `interval`, `yield_now` |
@@ -56,6 +57,7 @@ mod task;
 mod core;
 
 mod callback_handle;
+mod cancel;
 mod context;
 mod handle;
 mod join_handle;
@@ -67,6 +69,7 @@ mod event_loop;
 
 pub use builder::Builder;
 pub use callback_handle::{call_at, call_later, call_soon, CallbackHandle};
+pub use cancel::{cancel_requests, cancelled, is_cancelled, until_cancelled, WhenCancelled};
 pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
 pub use handle::{Closed, Handle};
 pub use join_handle::{spawn, spawn_named, JoinHandle};

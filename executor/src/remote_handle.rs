@@ -15,7 +15,7 @@
 //!        │                 │ dropped unrun (loop closed)                 │ task runs:
 //!        │                 └──► Completer::drop ──► LoopClosed           ├─ Ready(v)  ──► Ok(v)
 //!        ▼                                                               ├─ panic(p)  ──► Panicked(p)
-//!   RemoteHandle ◄──────────────── Shared { Mutex<State>, Condvar } ◄────├─ cancel()  ──► Cancelled
+//!   RemoteHandle ◄──────────────── Shared { Mutex<State>, Condvar } ◄────├─ abort()   ──► Cancelled
 //!    .wait() / .wait_timeout() / .await                                  └─ loop drop ──► LoopClosed
 //! ```
 
@@ -24,7 +24,7 @@ use crate::message::Message;
 use crate::outcome::{JoinError, Outcome, Payload};
 use crate::panic::catch;
 use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
-use crate::sync::{Arc, AtomicBool, Condvar, Mutex};
+use crate::sync::{Arc, AtomicBool, AtomicU32, Condvar, Mutex};
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 enum State<T> {
     /// Not finished. `awaiter`: the waker of whoever awaits the handle;
-    /// `task`: the remote task's own waker, so `cancel()` can wake it.
+    /// `task`: the remote task's own waker, so `abort()` and `cancel()` can wake it.
     Pending {
         awaiter: Option<Waker>,
         task: Option<Waker>,
@@ -52,7 +52,11 @@ enum State<T> {
 struct Shared<T> {
     state: Mutex<State<T>>,
     finished: Condvar,
+    /// `abort()` was called: drop the task at its next poll.
     cancel_requested: AtomicBool,
+    /// How many times `cancel()` (soft) was called; the task's sink hands
+    /// the new ones over to the loop before each poll.
+    soft_cancels: AtomicU32,
     /// Where an unread panic goes when the handle is dropped: back to the
     /// loop, to its unhandled-panic hook.
     injector: std::sync::Arc<Injector<Message>>,
@@ -75,6 +79,7 @@ pub(crate) fn pair<T>(
         }),
         finished: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
+        soft_cancels: AtomicU32::new(0),
     });
     (
         Completer {
@@ -99,7 +104,7 @@ impl<T> Completer<T> {
         self.resolve(outcome)
     }
 
-    /// True once the caller has called `RemoteHandle::cancel`.
+    /// True once the caller has called `RemoteHandle::abort`.
     fn is_cancel_requested(&self) -> bool {
         self.shared.cancel_requested.load(Ordering::Acquire)
     }
@@ -139,12 +144,14 @@ impl<T> Drop for Completer<T> {
     }
 }
 
-/// The sink of a remote task: its `RemoteHandle`, through the
-/// completer; and how `RemoteHandle::cancel` reaches the running task.
+/// The sink of a remote task: its `RemoteHandle`, through the completer;
+/// and how `RemoteHandle::abort` and `RemoteHandle::cancel` reach the task.
 pub(crate) struct RemoteHandleSink<T> {
     completer: Completer<T>,
     /// The task's waker is registered (once: a task's waker never changes).
     armed: bool,
+    /// Soft-cancel requests already handed over to the loop.
+    soft_cancels_seen: u32,
 }
 
 impl<T> RemoteHandleSink<T> {
@@ -152,20 +159,39 @@ impl<T> RemoteHandleSink<T> {
         RemoteHandleSink {
             completer,
             armed: false,
+            soft_cancels_seen: 0,
         }
+    }
+
+    fn soft_cancels(&self) -> u32 {
+        self.completer.shared.soft_cancels.load(Ordering::Acquire)
     }
 }
 
 impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
+    /// Soft cancels arrive on the caller's thread; the task sees them
+    /// (`looplet::is_cancelled`) once they are counted in the loop's slab,
+    /// which only the loop thread may touch: here, just before its poll.
+    fn before_poll(&mut self) {
+        let requested = self.soft_cancels();
+        if requested > self.soft_cancels_seen {
+            if let Some(core) = crate::context::try_current() {
+                core.note_cancel_requests(requested - self.soft_cancels_seen);
+            }
+            self.soft_cancels_seen = requested;
+        }
+    }
+
     fn cancel_requested(&self) -> bool {
         self.completer.is_cancel_requested()
     }
 
-    /// `cancel()` sets the flag, *then* takes the registered waker under the
-    /// lock. Here the waker is registered under that lock, *then* the flag
-    /// is read. Whichever takes the lock second sees the other's write: if
-    /// `cancel` came second it finds the waker and wakes the task; if it
-    /// came first, the flag is visible here and the task wakes itself.
+    /// `abort()` and `cancel()` set their flag or count, *then* take (or
+    /// copy) the registered waker under the lock. Here the waker is
+    /// registered under that lock, *then* the flag and the count are read.
+    /// Whichever takes the lock second sees the other's write: if the caller
+    /// came second it finds the waker and wakes the task; if it came first,
+    /// its request is visible here and the task wakes itself.
     fn register_cancel_waker(&mut self, cx: &Context<'_>) {
         if !self.armed {
             self.armed = true;
@@ -174,7 +200,7 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
                 *task = Some(cx.waker().clone());
             }
         }
-        if self.cancel_requested() {
+        if self.cancel_requested() || self.soft_cancels() > self.soft_cancels_seen {
             cx.waker().wake_by_ref();
         }
     }
@@ -201,7 +227,7 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
 
 /// A remote task whose future is built on the loop thread
 /// (`Handle::spawn_with`): builds it with `make`, then runs it through
-/// [`run_to_outcome`]. A `cancel()` that comes before the loop got to it means the
+/// [`run_to_outcome`]. An `abort()` that comes before the loop got to it means the
 /// future is never even built; a panic in `make` is the task's outcome like
 /// one in `poll`. (`Handle::spawn` needs none of this: its future exists
 /// already, and it boxes `run_to_outcome(future, RemoteHandleSink)` directly.)
@@ -341,7 +367,7 @@ impl<T> RemoteHandle<T> {
     #[track_caller]
     fn refuse_to_block_the_loop_thread(&self, method: &str) {
         if std::thread::current().id() == self.shared.loop_thread {
-            let harm = if method == "wait" {
+            let harm = if method != "wait_timeout" {
                 "so the wait would never end"
             } else {
                 "so the loop would stand still for the whole timeout and the answer be None"
@@ -355,20 +381,22 @@ impl<T> RemoteHandle<T> {
         }
     }
 
-    /// Asks the loop to cancel the task: its future is dropped on the loop
-    /// thread at its next poll (or before its first), and the handle resolves
-    /// `Cancelled`. No effect if it already finished.
+    /// Hard cancel: asks the loop to drop the task's future, at its next
+    /// poll (or before its first; a `spawn_with` future is then never even
+    /// built), and the handle resolves `Cancelled`. No effect if it already
+    /// finished. The task gets no say: for a chance to clean up, use
+    /// [`cancel`](Self::cancel) or [`cancel_and_wait`](Self::cancel_and_wait).
     ///
     /// ```
     /// # use looplet_executor as looplet;
     /// let mut event_loop = looplet::EventLoop::new()?;
     /// let remote = event_loop.handle().spawn(std::future::pending::<()>());
-    /// remote.cancel();
+    /// remote.abort();
     /// event_loop.run_until_stalled();
     /// assert!(remote.wait().unwrap_err().is_cancelled());
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn cancel(&self) {
+    pub fn abort(&self) {
         self.shared.cancel_requested.store(true, Ordering::Release);
         let task = match &mut *self.shared.state.lock() {
             State::Pending { task, .. } => task.take(),
@@ -378,6 +406,79 @@ impl<T> RemoteHandle<T> {
         if let Some(task) = task {
             task.wake();
         }
+    }
+
+    /// Soft cancel, from any thread: the task is asked to stop and woken;
+    /// inside it `looplet::cancelled()` resolves and `looplet::is_cancelled()`
+    /// is true, so it can clean up (even asynchronously) and return. Nothing
+    /// is dropped. No effect on a finished task; harmless to repeat.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let remote = event_loop.handle().spawn(async {
+    ///     looplet::cancelled().await;
+    ///     "cleaned up"
+    /// });
+    /// remote.cancel();
+    /// assert_eq!(event_loop.block_on(remote).unwrap(), "cleaned up");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cancel(&self) {
+        self.shared.soft_cancels.fetch_add(1, Ordering::AcqRel);
+        let task = match &*self.shared.state.lock() {
+            State::Pending { task, .. } => task.clone(),
+            _ => None,
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// Soft cancel, wait up to `grace` for the task to end, then abort it
+    /// and wait for that: blocking, for another thread. It returns only
+    /// after the task's destructors ran: its outcome, `Err(Cancelled)` if it
+    /// had to be aborted, or the outcome it had already reached.
+    ///
+    /// The abort takes effect when the loop next runs; if nobody drives the
+    /// loop, this waits until someone does or the loop is dropped (then
+    /// `Cancelled`).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let handle = event_loop.handle();
+    /// let remote = handle.spawn(async {
+    ///     looplet::cancelled().await;
+    ///     looplet::sleep(Duration::from_millis(2)).await; // async cleanup
+    ///     "said goodbye"
+    /// });
+    /// let controller = std::thread::spawn(move || {
+    ///     let outcome = remote.cancel_and_wait(Duration::from_secs(5));
+    ///     handle.stop();
+    ///     outcome
+    /// });
+    /// event_loop.run();
+    /// assert_eq!(controller.join().unwrap().unwrap(), "said goodbye");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Like [`wait`](Self::wait), on the thread of the loop that must run
+    /// the task, if it has not finished.
+    #[track_caller]
+    pub fn cancel_and_wait(self, grace: Duration) -> Result<T, JoinError> {
+        if self.is_finished() {
+            return self.wait();
+        }
+        self.refuse_to_block_the_loop_thread("cancel_and_wait");
+        self.cancel();
+        if let Some(outcome) = self.wait_timeout(grace) {
+            return outcome;
+        }
+        self.abort();
+        self.wait()
     }
 
     /// True once the task has resolved (whether or not the outcome was taken).
@@ -516,13 +617,13 @@ mod loom_models {
     }
 
     #[test]
-    fn loom_cancel_vs_completion_resolves_exactly_once() {
+    fn loom_abort_vs_completion_resolves_exactly_once() {
         model(|| {
             let (injector, _inbox, _poll) = injector();
             let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let handle = Arc::new(handle);
             let caller = Arc::clone(&handle);
-            let cancelling = thread::spawn(move || caller.cancel());
+            let cancelling = thread::spawn(move || caller.abort());
             // The loop: checks the flag at its next poll, as `run_to_outcome` does.
             let outcome = if completer.is_cancel_requested() {
                 Err(JoinError::Cancelled)
@@ -539,22 +640,21 @@ mod loom_models {
         });
     }
 
-    /// A task whose poll just returned `Pending` arms its cancel (registers
-    /// its waker) while the caller cancels: the task must end up woken, or
-    /// it would sleep forever with its cancellation unseen.
-    #[test]
-    fn loom_cancel_vs_arming_always_wakes_the_task() {
+    /// A task whose poll just returned `Pending` registers its waker while
+    /// the caller asks it to stop (`request`: `abort` or `cancel`): the task
+    /// must end up woken, or it would sleep forever with the request unseen.
+    fn request_vs_registration_always_wakes_the_task(request: fn(&RemoteHandle<u32>)) {
         struct Flag(AtomicBool);
         impl std::task::Wake for Flag {
             fn wake(self: std::sync::Arc<Self>) {
                 self.0.store(true, Ordering::SeqCst);
             }
         }
-        model(|| {
+        model(move || {
             let (injector, _inbox, _poll) = injector();
             let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let caller = thread::spawn(move || {
-                handle.cancel();
+                request(&handle);
                 handle
             });
             let woken = std::sync::Arc::new(Flag(AtomicBool::new(false)));
@@ -564,10 +664,20 @@ mod loom_models {
             let handle = caller.join().unwrap();
             assert!(
                 woken.0.load(Ordering::SeqCst),
-                "the cancelled task was never woken"
+                "the task asked to stop was never woken"
             );
             drop(handle);
         });
+    }
+
+    #[test]
+    fn loom_abort_vs_registration_always_wakes_the_task() {
+        request_vs_registration_always_wakes_the_task(RemoteHandle::abort);
+    }
+
+    #[test]
+    fn loom_soft_cancel_vs_registration_always_wakes_the_task() {
+        request_vs_registration_always_wakes_the_task(RemoteHandle::cancel);
     }
 
     #[test]

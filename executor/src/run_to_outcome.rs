@@ -30,8 +30,13 @@ use std::task::{Context, Poll};
 /// Who receives a task's outcome — its `JoinHandle` or its `RemoteHandle`
 /// — and how that receiver may cancel the task from outside.
 pub(crate) trait OutcomeSink<T> {
-    /// Asked before every poll: once it says yes, the future is dropped
-    /// without being polled again and the outcome is `Cancelled`.
+    /// Called on the loop thread before every poll: hand over to the loop
+    /// what the receiver asked for since the last poll (a `RemoteHandle`'s
+    /// soft-cancel requests, which arrive on another thread).
+    fn before_poll(&mut self) {}
+
+    /// Asked before every poll: once it says yes (a hard cancel), the future
+    /// is dropped without being polled again and the outcome is `Cancelled`.
     fn cancel_requested(&self) -> bool;
 
     /// Called each time a poll returns `Pending`: make sure a cancel that
@@ -45,9 +50,9 @@ pub(crate) trait OutcomeSink<T> {
     fn deliver(self, outcome: Result<T, JoinError>) -> Outcome;
 }
 
-/// The sink of a local task: its `JoinHandle`, which collects the
-/// outcome from the slab. Nothing cancels a local task softly (yet; `abort`
-/// drops the future instead).
+/// The sink of a local task: its `JoinHandle`, which collects the outcome
+/// from the slab. A local task is cancelled through the slab (`abort` drops
+/// the future, `cancel` counts a request there), never through its sink.
 pub(crate) struct JoinHandleSink;
 
 impl<T: 'static> OutcomeSink<T> for JoinHandleSink {
@@ -78,6 +83,7 @@ pub(crate) async fn run_to_outcome<F: Future, R: OutcomeSink<F::Output>>(
 ) -> Outcome {
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {
+        sink.before_poll();
         if sink.cancel_requested() {
             return Poll::Ready(Err(JoinError::Cancelled));
         }

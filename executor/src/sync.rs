@@ -19,7 +19,7 @@ use loom::sync as imp;
 #[cfg(not(loom))]
 use std::sync as imp;
 
-pub(crate) use imp::atomic::AtomicBool;
+pub(crate) use imp::atomic::{AtomicBool, AtomicU32};
 use imp::atomic::{AtomicUsize, Ordering::Relaxed};
 pub(crate) use imp::Arc;
 

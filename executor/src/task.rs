@@ -37,8 +37,10 @@
 //! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
 //! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
 //!
-//! A task's optional name lives in the slab's side table, not in `Task`:
-//! few tasks have one, and every byte of `Task` is paid per live task.
+//! A task's optional name, and how many times it was asked to cancel (soft
+//! cancellation, `JoinHandle::cancel`), live in the slab's side tables, not
+//! in `Task`: few tasks have either, and every byte of `Task` is paid per
+//! live task.
 
 use crate::message::Message;
 use crate::outcome::{BoxFuture, Outcome};
@@ -167,6 +169,8 @@ pub(crate) struct TaskSlab {
     /// `TaskId` of generation 0 never names a task.
     last_generation: u64,
     names: HashMap<u64, Box<str>>,
+    /// Soft-cancel requests, by generation, of the tasks that have any.
+    cancel_requests: HashMap<u64, u32>,
     waker_pool: Vec<WakerPair>,
 }
 
@@ -261,12 +265,47 @@ impl TaskSlab {
                 self.waker_pool.push(wakers);
             }
         }
+        if !self.cancel_requests.is_empty() {
+            self.cancel_requests.remove(&task.generation);
+        }
         Some(Removed {
             generation: task.generation,
             stage: task.stage,
             join_interest: task.join_interest,
             name: self.take_name(task.generation),
         })
+    }
+
+    /// Soft cancel: counts `requests` more requests to cancel task `id` and returns
+    /// its waker, for the caller to wake (outside the borrow). `None` if the
+    /// task finished or `id` is stale: there is nothing left to cancel.
+    /// (The `Arc`, not the std waker: during the task's own poll that one is
+    /// lent out, and a cancel made then must still queue the task again.)
+    pub fn request_cancel(&mut self, id: TaskId, requests: u32) -> Option<Arc<TaskWaker<Message>>> {
+        let task = self.get(id)?;
+        if matches!(task.stage, Stage::Finished(_)) {
+            return None;
+        }
+        let waker = Arc::clone(&task.wakers.task_waker);
+        let count = self.cancel_requests.entry(id.generation()).or_insert(0);
+        *count = count.saturating_add(requests);
+        Some(waker)
+    }
+
+    /// How many times task `id` was asked to cancel (0 for a stale id).
+    #[inline]
+    pub fn cancel_requests(&self, id: TaskId) -> u32 {
+        if self.cancel_requests.is_empty() {
+            return 0; // the common case: nobody cancelled anything, no hashing
+        }
+        match self.get(id) {
+            Some(_) => self
+                .cancel_requests
+                .get(&id.generation())
+                .copied()
+                .unwrap_or(0),
+            None => 0,
+        }
     }
 
     #[inline]

@@ -18,6 +18,17 @@ pub const BOUND: Duration = Duration::from_secs(10);
 
 // ----- Trace ---------------------------------------------------------------
 
+/// See [`Trace::on_drop`].
+pub struct RecordOnDrop(Option<Box<dyn FnOnce() + Send>>);
+
+impl Drop for RecordOnDrop {
+    fn drop(&mut self) {
+        if let Some(record) = self.0.take() {
+            record();
+        }
+    }
+}
+
 /// Records events in the order they happen: the test's own (`push`,
 /// `recorder`), and the loop's own — a task's polls (`traced`), a wake-hook
 /// call (`wake_hook`, on whichever thread wakes the loop), and, for a turn
@@ -73,6 +84,12 @@ impl Trace {
             }
             polled
         })
+    }
+
+    /// A value that records `event` when it is dropped: put it in a future
+    /// to see when the future's destructors run.
+    pub fn on_drop(&self, event: impl Into<String>) -> RecordOnDrop {
+        RecordOnDrop(Some(Box::new(self.recorder(event))))
     }
 
     /// `event_loop.turn(timeout)`, recorded as `"turn"`, followed by

@@ -286,11 +286,12 @@ fn turn_without_a_timeout_returns_when_the_next_timer_fires() {
     assert!(turns <= 3, "took {turns} turns");
 }
 
-/// A fresh loop counts as awake until its first turn, so a host that built
-/// the loop, registered its fd and is waiting for the first wake never
-/// hears about a submission made before its first call: a lost wakeup.
+/// A host that built the loop, registered its fd and waits for the first
+/// wake must hear about a submission made before its first call: a fresh
+/// loop counts as asleep (`EventLoop::from_builder` hands back to the host
+/// at once). Regression test: a fresh loop once counted as awake, and that
+/// first wake was lost.
 #[test]
-// Regression test for a fixed bug: a fresh loop starts AWAKE, so submissions before the first host call never wake the host (SleepState::new / EventLoop::from_builder)
 fn a_remote_call_before_the_first_host_call_invokes_the_wake_hook() {
     let (event_loop, hook_calls) = loop_with_wake_hook();
     let ran = Arc::new(AtomicUsize::new(0));
@@ -575,7 +576,8 @@ fn run_for_and_turn_accept_duration_max() {
 // ----- the loop's own events, in order (Trace) --------------------------------
 
 #[test]
-fn a_remote_wake_between_turns_calls_the_hook_once_and_the_next_turn_runs_it_without_sleeping() {
+fn a_remote_wake_between_driving_calls_calls_the_hook_once_and_the_next_turn_runs_it_without_sleeping(
+) {
     let trace = common::Trace::new();
     let mut event_loop = trace.event_loop();
     let gate = common::Gate::new();

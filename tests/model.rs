@@ -23,7 +23,7 @@
 //!   dropping a `CallbackHandle`; a callback records, panics, or wakes the
 //!   stale wakers from inside a turn;
 //! - **wakes**: open a gate (loop thread or helper); wake every stale waker
-//!   (loop thread between turns, or helper);
+//!   (loop thread between driving calls, or helper);
 //! - **driving**: `turn(Some(ZERO))`, `turn(Some(1–2 ms))`, `turn(None)` when
 //!   a deadline is within 10 ms, `run_until_stalled`, `run_for`, `block_on`
 //!   of a handle / a sleep / a yield, `run` ended by a stop (from a callback,
@@ -105,8 +105,8 @@
 //!
 //! Break the loop and watch the model catch it, usually in the first round:
 //!
-//! - drop the generation check in `Core::poll_task` (`executor/src/core.rs`),
-//!   or let `TaskWakers::into_reusable` recycle a waker that still has
+//! - drop the generation check in `TaskSlab::get`/`get_mut`
+//!   (`executor/src/task.rs`), or let `WakerPair::into_reusable` recycle a waker that still has
 //!   clones: a stale wake polls the slot's new task, and a pending or gate
 //!   task is "polled 2 times, at most 1 expected";
 //! - push to the front in `Callbacks::schedule`: callbacks run LIFO, and

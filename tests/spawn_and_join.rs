@@ -74,7 +74,7 @@ fn block_on_returns_the_root_futures_output_and_may_borrow_locals() {
     assert_eq!(out, 42);
 }
 
-/// Lifecycle edges (task.rs): E9, E10.
+/// Lifecycle edges (task.rs): E9b, E10.
 #[test]
 fn dropping_a_join_handle_detaches_the_task_which_still_runs_to_completion() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -97,7 +97,7 @@ fn dropping_a_join_handle_detaches_the_task_which_still_runs_to_completion() {
     );
 }
 
-/// Lifecycle edges (task.rs): E9.
+/// Lifecycle edges (task.rs): E9a.
 #[test]
 fn dropping_the_handle_of_a_finished_task_removes_it() {
     let mut event_loop = EventLoop::new().unwrap();

@@ -100,9 +100,10 @@ impl Builder {
         self
     }
 
-    /// Called (on the waking thread) whenever the loop must be woken while
-    /// it sleeps or is between host-driven turns: how a GUI or game loop
-    /// learns that `turn`/`run_until_stalled` has work.
+    /// Called whenever the loop must be woken while it sleeps or is between
+    /// host-driven calls, on the thread that issues the wake (the submitting
+    /// thread, or the loop thread handing back with work pending): how a GUI
+    /// or game loop learns that `turn`/`run_for` has work.
     ///
     /// ```
     /// # use looplet_executor as looplet;

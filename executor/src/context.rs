@@ -1,16 +1,30 @@
 //! "The current loop": what the free functions (`looplet::spawn`,
 //! `looplet::call_soon`, `looplet::sleep`, …) act on.
 //!
-//! While a loop runs a turn it enters its thread (see [`CurrentLoopGuard`]);
-//! a task or callback then reaches it through this thread-local:
-//! `looplet::spawn(fut)` inside a task is `current_loop.spawn(fut)`. Outside a
-//! turn there is no current loop, and the free functions panic with a message
-//! saying what to use instead (the `EventLoop` method on the loop's thread, a
-//! `Handle` from other threads). Each free function lives next to the handle
-//! it returns (`looplet::spawn` in `join_handle.rs`, `looplet::call_soon` in
-//! `callback_handle.rs`, `looplet::sleep` in `time.rs`). Entering twice on one
-//! thread is the "nested loop" misuse: it would block the outer loop forever,
-//! so it panics at once.
+//! For the whole of a driving call (`run`, `block_on`, `turn`, `run_for`,
+//! `run_until_stalled`, every turn of it) the loop is this thread's current
+//! loop (see [`CurrentLoopGuard`]); a task or callback then reaches it
+//! through this thread-local: `looplet::spawn(fut)` inside a task is
+//! `current_loop.spawn(fut)`. Between driving calls there is no current
+//! loop, and the free functions panic with a message saying what to use
+//! instead (the `EventLoop` method on the loop's thread, a `Handle` from
+//! other threads). Each free function lives next to the handle it returns
+//! (`looplet::spawn` in `join_handle.rs`, `looplet::call_soon` in
+//! `callback_handle.rs`, `looplet::sleep` in `time.rs`). Entering twice on
+//! one thread is the "nested loop" misuse: it would block the outer loop
+//! forever, so it panics at once.
+//!
+//! ## Two thread-local slots, and why
+//!
+//! This file's slot, *the current loop*, holds the whole `Core`, for the
+//! free functions. The waker crate keeps a second one, *the running loop*
+//! (`looplet_waker::enter`): just the loop's id and its ready queue, which
+//! is all a same-thread wake needs, in a crate that knows nothing of `Core`.
+//! A driving call sets both ([`enter`]). They differ in one case:
+//! [`as_current_if_none`] sets only the current loop, to drop a task's
+//! future between driving calls with its loop at hand; a wake made by that
+//! drop then finds no running loop and takes the inject path, as a wake
+//! between driving calls must (the loop counts as asleep then).
 
 use crate::core::Core;
 use std::cell::RefCell;
@@ -49,7 +63,7 @@ impl Drop for CurrentLoopGuard {
     }
 }
 
-/// The current loop, if this thread is inside a turn.
+/// The current loop, if this thread is inside a driving call.
 pub(crate) fn try_current() -> Option<Rc<Core>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
@@ -73,7 +87,7 @@ pub(crate) fn current(what: &str, instead: &str) -> Rc<Core> {
 /// already (then `f` just runs). Used to drop a task's future outside a turn:
 /// its destructors may need their loop (a `Sleep` cancels its timer). Only
 /// the current-loop slot is set, not the waker's running-loop slot, so a
-/// wake during the drop takes the inject path, as between turns it should.
+/// wake during the drop takes the inject path, as between driving calls it should.
 pub(crate) fn as_current_if_none<R>(core: &Rc<Core>, f: impl FnOnce() -> R) -> R {
     let installed = CURRENT
         .try_with(|current| {

@@ -1,5 +1,8 @@
-//! The state of one loop, shared (`Rc`) by the `EventLoop` and the handles
-//! that live on its thread (`JoinHandle`, `CallbackHandle`, `Sleep`).
+//! The state of one loop: its tasks, ready queue, callbacks and timers, its
+//! counters and its panic policy. The `EventLoop` owns it through an `Rc`;
+//! a `JoinHandle` shares that `Rc`, a `CallbackHandle` keeps a `Weak`, and a
+//! `Sleep` (which is `Send`) names its timer by loop id and key and finds
+//! the loop through `context`.
 //!
 //! Every field is loop-thread only: `Cell`s and `RefCell`s, no locks, and
 //! all of them private. The one rule that keeps the `RefCell`s from ever
@@ -30,6 +33,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::Instant;
 
+/// One loop's state (see the module docs). Loop thread only.
 pub(crate) struct Core {
     loop_id: u64,
     /// The thread the loop belongs to (`EventLoop` is `!Send`): a
@@ -48,7 +52,7 @@ pub(crate) struct Core {
     /// and `looplet::cancelled` ask about.
     polling: Cell<Option<TaskId>>,
     /// Set by the `Propagate` panic policy: the driving call re-raises it.
-    propagate: RefCell<Option<String>>,
+    panic_to_propagate: RefCell<Option<String>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
 }
@@ -79,7 +83,7 @@ impl Core {
             counters: Counters::default(),
             stop_requested: Cell::new(false),
             polling: Cell::new(None),
-            propagate: RefCell::new(None),
+            panic_to_propagate: RefCell::new(None),
             panic_policy,
             panic_hook,
         }
@@ -282,7 +286,7 @@ impl Core {
         let mut tasks = self.tasks.borrow_mut();
         let Some(task) = tasks.get_mut(id) else {
             // The task's own destructor dropped the loop (`abort()` drops the
-            // future between turns), and the shutdown removed the task: no
+            // future between driving calls), and the shutdown removed the task: no
             // handle can collect the outcome any more (it reads `LoopClosed`).
             drop(tasks);
             self.discard_outcome(|| task_label(id.generation(), None), outcome);
@@ -346,9 +350,9 @@ impl Core {
         JoinPoll::Pending
     }
 
-    /// A `JoinHandle` was dropped without collecting (E9): a finished task's
-    /// outcome is discarded (a panic goes to the hook); an unfinished task is
-    /// detached and runs on.
+    /// A `JoinHandle` was dropped without collecting: a finished task's
+    /// outcome is discarded (E9a; a panic goes to the hook); an unfinished
+    /// task is detached and runs on (E9b).
     pub fn detach(&self, id: TaskId) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(task) = tasks.get_mut(id) else {
@@ -401,7 +405,7 @@ impl Core {
             PanicPolicy::Continue => {}
             PanicPolicy::StopLoop => self.request_stop(),
             PanicPolicy::Propagate => {
-                let mut slot = self.propagate.borrow_mut();
+                let mut slot = self.panic_to_propagate.borrow_mut();
                 if slot.is_none() {
                     *slot = Some(format!("{task} panicked: {message}"));
                 }
@@ -422,12 +426,12 @@ impl Core {
 
     /// A panic the `Propagate` policy is waiting to re-raise, if any.
     pub fn propagation_pending(&self) -> bool {
-        self.propagate.borrow().is_some()
+        self.panic_to_propagate.borrow().is_some()
     }
 
     /// Takes the message of the panic to re-raise (`Propagate`).
     pub fn take_propagated_panic(&self) -> Option<String> {
-        self.propagate.borrow_mut().take()
+        self.panic_to_propagate.borrow_mut().take()
     }
 
     // ----- stopping -------------------------------------------------------
@@ -600,6 +604,7 @@ impl Core {
                 bump(&self.counters.panics);
                 self.report_unhandled("callback", payload);
             }
+            // Wall-clock time, not `self.now()`: the budget is the host's.
             if until.is_some_and(|end| Instant::now() >= end) {
                 break;
             }

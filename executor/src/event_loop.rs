@@ -53,7 +53,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-/// The token of the injector's wake fd in the loop's `mio::Poll`.
+/// The token of the injector's wake fd in the loop's `mio::Poll`: near the
+/// top of the range, where no other source's token (a small slab slot
+/// number) will ever reach. Any such number would do.
 const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
 /// At most this many injected messages are taken per turn, so a flood from
@@ -144,7 +146,6 @@ impl Tick {
 ///   = help: within `{closure}`, the trait `Send` is not implemented for `Rc<…::Core>`
 /// note: required because it appears within the type `EventLoop`
 /// ```
-/// # use looplet_executor as looplet;
 ///
 /// That is what the compiler says: it names the field that makes the loop
 /// `!Send` (the shared state its handles point to, behind an `Rc`), then
@@ -154,6 +155,7 @@ impl Tick {
 /// `!Send` field, so the `Rc` would still be named.)
 ///
 /// ```compile_fail,E0277
+/// # use looplet_executor as looplet;
 /// let event_loop = looplet::EventLoop::new().unwrap();
 /// std::thread::spawn(move || {
 ///     event_loop.call_soon(|| println!("never compiles: EventLoop is !Send"));
@@ -217,6 +219,8 @@ impl EventLoop {
             core: Rc::new(core),
             inbox,
             poll,
+            // Room for more events than the one wake fd yields, so that
+            // sources registered later are read in one `poll` too.
             events: mio::Events::with_capacity(64),
             name: builder.name,
             rest_of_snapshot: None,
@@ -421,7 +425,7 @@ impl EventLoop {
     /// # use looplet_executor as looplet;
     /// let mut event_loop = looplet::EventLoop::new()?;
     /// let handle = event_loop.handle();
-    /// event_loop.spawn(async move {
+    /// let _worker = event_loop.spawn(async move {
     ///     // … work …
     ///     handle.stop(); // ends run() after this turn
     /// });
@@ -430,7 +434,7 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn run(&mut self) {
-        let _entered = self.enter();
+        let _driving = self.begin_driving_call();
         loop {
             self.turn_once(None, None, None);
             let stopped = self.core.take_stop_request();
@@ -465,7 +469,7 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
-        let _entered = self.enter();
+        let _driving = self.begin_driving_call();
         let root = Arc::new(BlockOnWaker {
             woken: AtomicBool::new(true),
             loop_id: self.core.loop_id(),
@@ -515,7 +519,7 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn turn(&mut self, timeout: Option<Duration>) -> Tick {
-        let _entered = self.enter();
+        let _driving = self.begin_driving_call();
         let mut tick = self.turn_once(timeout, None, None);
         tick.stopped = self.core.take_stop_request();
         self.return_to_host();
@@ -577,7 +581,7 @@ impl EventLoop {
 
     #[track_caller]
     fn run_while(&mut self, until: Option<Instant>) -> Tick {
-        let _entered = self.enter();
+        let _driving = self.begin_driving_call();
         let mut tick = Tick::default();
         loop {
             let this = self.turn_once(Some(Duration::ZERO), None, until);
@@ -607,7 +611,7 @@ impl EventLoop {
     }
 
     #[track_caller]
-    fn enter(&mut self) -> context::CurrentLoopGuard {
+    fn begin_driving_call(&mut self) -> context::CurrentLoopGuard {
         let entered = context::enter(&self.core);
         if self.inbox.woke_up() {
             // Someone wrote the wake fd while we were away. Consume that
@@ -764,8 +768,8 @@ impl Wake for BlockOnWaker {
         if self.woken.swap(true, Ordering::AcqRel) {
             return;
         }
-        let on_loop_thread = context::try_current().is_some_and(|c| c.loop_id() == self.loop_id);
-        if !on_loop_thread {
+        let loop_is_current = context::try_current().is_some_and(|c| c.loop_id() == self.loop_id);
+        if !loop_is_current {
             let _ = self.injector.push(Message::WakeBlockOn);
         }
     }

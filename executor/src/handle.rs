@@ -1,6 +1,7 @@
 //! `Handle`: the loop, as seen from other threads.
 //!
-//! A `Handle` is `Send + Sync + Clone` and holds only the injector. Everything
+//! A `Handle` is `Send + Sync + Clone` and holds only the injector (and the
+//! loop thread's id, so that a `RemoteHandle` can refuse to block it). Everything
 //! it does is "put a message in the injector" — the loop does the rest on its
 //! own thread. Compare with the loop-thread methods (`EventLoop::call_soon`,
 //! `looplet::spawn`): those push straight onto local queues and never wake

@@ -92,7 +92,7 @@ impl<T> JoinHandle<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn abort(&self) {
-        // Called between turns the loop is not current, but the future's
+        // Called between driving calls the loop is not current, but the future's
         // destructors may need it (a `Sleep` cancels its timer).
         context::as_current_if_none(&self.core, || self.core.abort(self.id));
     }

@@ -18,6 +18,7 @@
 //! | L0 | `clock.rs` | deadlines that saturate; host timeouts in whole ms |
 //! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
 //! | L0 | `timers.rs` | the timer heap |
+//! | L0 | `yield_now.rs` | `yield_now`: step aside for one turn |
 //! | L1 | `message.rs` | what crosses the injector |
 //! | L1 | `task.rs` | a task's slab entry, its lifecycle, `TaskSlab` |
 //! | L1 | `run_to_outcome.rs` | run a future to its end, drop it, then report |
@@ -26,7 +27,7 @@
 //! | L3 | `cancel.rs` | soft cancellation: `cancelled()`, `is_cancelled()` |
 //! | L3 | `join_handle.rs` | `JoinHandle`; `looplet::spawn` |
 //! | L3 | `callback_handle.rs` | `CallbackHandle`; `looplet::call_soon` & co. |
-//! | L3 | `time.rs` | `sleep`, `timeout`, `interval`, `yield_now` |
+//! | L3 | `time.rs` | `sleep`, `timeout`, `interval` |
 //! | L3 | `remote_handle.rs` | `RemoteHandle`: the outcome that always arrives |
 //! | L3 | `handle.rs` | `Handle`: the loop from other threads |
 //! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
@@ -49,6 +50,7 @@ mod outcome;
 mod panic;
 mod sync;
 mod timers;
+mod yield_now;
 
 mod message;
 mod run_to_outcome;
@@ -78,6 +80,5 @@ pub use metrics::Metrics;
 pub use outcome::{panic_message, JoinError, Payload};
 pub use panic::{PanicPolicy, UnhandledPanic};
 pub use remote_handle::RemoteHandle;
-pub use time::{
-    interval, sleep, sleep_until, timeout, yield_now, Elapsed, Interval, Sleep, YieldNow,
-};
+pub use time::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
+pub use yield_now::{yield_now, YieldNow};

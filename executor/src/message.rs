@@ -24,7 +24,7 @@ pub(crate) type SpawnFn = Box<dyn FnOnce() -> BoxFuture + Send>;
 /// `RemoteHandle` completer inside: that is how a submission that never runs
 /// still resolves (`LoopClosed`).
 pub(crate) enum Message {
-    /// A task's waker fired on another thread (or between turns).
+    /// A task's waker fired on another thread (or between driving calls).
     Wake(TaskId),
     /// The `block_on` root future's waker fired while its loop was not the
     /// current one: on another thread, or on the loop thread between calls.

@@ -3,8 +3,11 @@
 //! They exist to *show* things a reader would otherwise have to take on
 //! trust: that `call_soon` never makes a syscall, that a burst of
 //! `call_soon_threadsafe` against a busy loop makes almost none, that a stale
-//! waker causes no extra poll. All are plain loop-thread `Cell`s except
-//! `wake_syscalls`, which producers increment in the injector.
+//! waker causes no extra poll. Most are loop-thread `Cell`s in `Counters`
+//! below; three live elsewhere and are read when a snapshot is taken:
+//! `local_wakes` in the ready queue (the waker crate counts them),
+//! `wake_syscalls` in the injector (producers on any thread bump it), and
+//! `tasks_alive`, which is the size of the task slab.
 
 use std::cell::Cell;
 
@@ -36,7 +39,7 @@ pub struct Metrics {
     pub polls: u64,
     /// Wakes that took the same-thread path (no lock, no syscall).
     pub local_wakes: u64,
-    /// Wakes that came through the injector (another thread, or between turns).
+    /// Wakes that came through the injector (another thread, or between driving calls).
     pub remote_wakes: u64,
     /// `call_soon` calls (loop thread).
     pub call_soon: u64,

@@ -28,9 +28,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// ```
 #[derive(Debug)]
 pub struct UnhandledPanic<'a> {
-    /// The task's name (or `"callback"`).
+    /// Whose panic: the task's name (or `task #N`), or a description such
+    /// as `"callback"` or `"a timer (dropped with its loop)"`.
     pub task: &'a str,
-    /// The panic message, if the payload was a string.
+    /// The panic message: the payload if it was a string, else
+    /// `"<non-string panic payload>"` (see [`payload`](Self::payload)).
     pub message: &'a str,
     /// The payload itself, for downcasting custom payloads.
     pub payload: &'a Payload,

@@ -8,25 +8,28 @@
 //! ```text
 //!        E1 spawn                      E2 the loop pops its id
 //!   (nothing) ──────► Stored, queued ───────────────────────────► Polling
-//!                       ▲      ▲                                     │
-//!                       │      │ E4 waker.wake(): queued again       │ E3 poll → Pending
-//!                       │      └──────────── Stored, waiting ◄───────┘
-//!                       │
+//!                              ▲                                     │
+//!                              │ E4 waker.wake(): queued again       │ E3 poll → Pending
+//!                              └──────────── Stored, waiting ◄───────┘
+//!
 //!   Polling ── E5 poll → Ready, or panics ─────────────► Finished(outcome)
 //!   Stored  ── E6 abort() ─────────────────────────────► Finished(Cancelled)   future dropped now
 //!   Polling ── E7 abort() of itself ───────────────────► Finished(Cancelled)   dropped after the poll
 //!   Finished ── E8 its JoinHandle collects the outcome ─► (removed)
-//!   Finished ── E9 its JoinHandle is dropped ──────────► (removed; a panic goes to the hook)
-//!   any, not finished ── E9 JoinHandle dropped ────────► detached: it runs on
-//!   detached ── E10 finishes (E5, E6, E7) ─────────────► (removed at once; a panic goes to the hook)
-//!   any, not finished ── E11 the loop is dropped ──────► (removed); its JoinHandle reads LoopClosed
+//!   Finished ── E9a its JoinHandle is dropped ─────────► (removed; a panic goes to the hook)
+//!   not finished ── E9b its JoinHandle is dropped ─────► detached: it runs on
+//!   detached, when it ends (by E5, E6 or E7) ── E10 ───► (removed at once; a panic goes to the hook)
+//!   not finished ── E11 the loop is dropped ───────────► (removed); its JoinHandle reads LoopClosed
 //! ```
 //!
 //! "Queued" and "waiting" are not stored: both are [`Stage::Stored`], told
 //! apart only by whether the task's id is in the ready queue (its waker's
-//! `queued` flag). `Polling` is real: while its `poll` runs, the future is
-//! *out* of the slab, held by the loop on its stack, so that the task may
-//! spawn, wake or abort other tasks (which borrow the slab) without conflict.
+//! `queued` flag). So a task that woke itself during its poll (`yield_now`)
+//! ends E3 queued, not waiting, and runs next turn. `Polling` is real: the
+//! future is *out* of the slab, held by the loop on its stack, while the
+//! poll runs (so that the task may spawn, wake or abort other tasks, which
+//! borrow the slab, without conflict) and, briefly, while `abort` drops it
+//! (E6).
 //!
 //! ## The fields of a task, and who writes them
 //!
@@ -34,7 +37,7 @@
 //! |---|---|---|
 //! | `generation` | [`TaskSlab::insert`] | once (E1); every lookup checks it, so an old [`TaskId`] of a reused slot finds nothing |
 //! | `stage` | [`TaskSlab::start_poll`] (E2), `Core::poll_task` (E3, E5, E7), [`TaskSlab::abort`] (E6, E7), `Core::finish` | only by the loop thread, never while the future runs (it is out, see above) |
-//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
+//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9b) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
 //! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
 //!
 //! A task's optional name, and how many times it was asked to cancel (soft
@@ -58,7 +61,8 @@ const WAKER_POOL_MAX: usize = 1024;
 pub(crate) enum Stage {
     /// Queued or waiting: the future is here.
     Stored(BoxFuture),
-    /// The loop is polling it right now; the future is on the loop's stack.
+    /// The future is out of the slab, on the loop's stack: the loop is
+    /// polling it right now, or (E6) `Core::abort` is dropping it.
     /// `abort_requested`: the task called `abort()` on itself during this
     /// poll; the loop drops the future as soon as the poll returns (E7).
     Polling { abort_requested: bool },
@@ -70,7 +74,7 @@ pub(crate) enum Stage {
 pub(crate) enum JoinInterest {
     /// A `JoinHandle` exists; `Some(waker)` once it has been polled.
     Handle(Option<Waker>),
-    /// Nobody: the handle was dropped (E9), or the task is a remote one that
+    /// Nobody: the handle was dropped (E9b), or the task is a remote one that
     /// reports through its own `RemoteHandle`. It is removed when it finishes.
     Detached,
 }
@@ -251,7 +255,7 @@ impl TaskSlab {
         take_stored(task)
     }
 
-    /// Removes the task `id` (E8, E9, E10, E11) and hands back what it held.
+    /// Removes the task `id` (E8, E9a, E10, E11) and hands back what it held.
     /// Its wakers are kept for the next task if no clone of them survived,
     /// and its name is taken from the side table.
     // Always inlined: it is on the path of every task's end (collected or

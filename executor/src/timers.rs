@@ -1,6 +1,6 @@
 //! Timers: a binary heap of deadlines with lazy cancellation.
 //!
-//! Each timer is an entry in a slab, plus a `(deadline, seq, key)` item in a
+//! Each timer is an entry in a slab, plus a `(deadline, seq, slot)` item in a
 //! min-heap. Cancelling removes the slab entry only; the heap item stays
 //! behind and is skipped when it reaches the top (its `seq` no longer matches
 //! the slot). That keeps both insert and cancel `O(log n)` / `O(1)`. Stale
@@ -32,7 +32,7 @@ pub(crate) struct TimerKey {
 
 struct Entry {
     seq: u64,
-    due: Expiry,
+    expiry: Expiry,
 }
 
 #[derive(Default)]
@@ -43,10 +43,10 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub fn insert(&mut self, deadline: Instant, due: Expiry) -> TimerKey {
+    pub fn insert(&mut self, deadline: Instant, expiry: Expiry) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = self.entries.insert(Entry { seq, due });
+        let slot = self.entries.insert(Entry { seq, expiry });
         self.heap.push(Reverse((deadline, seq, slot)));
         TimerKey { slot, seq }
     }
@@ -58,9 +58,9 @@ impl Timers {
     /// Removes a timer that has not fired. Returns what it would have done.
     pub fn cancel(&mut self, key: TimerKey) -> Option<Expiry> {
         self.entry_mut(key)?;
-        let due = self.entries.remove(key.slot).due;
+        let expiry = self.entries.remove(key.slot).expiry;
         self.sweep_if_mostly_stale();
-        Some(due)
+        Some(expiry)
     }
 
     /// Points a pending `Wake` timer at a new waker (a future moved tasks).
@@ -70,7 +70,7 @@ impl Timers {
     pub fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
         match self.entry_mut(key) {
             Some(Entry {
-                due: Expiry::Wake(current),
+                expiry: Expiry::Wake(current),
                 ..
             }) if !current.will_wake(waker) => Some(std::mem::replace(current, waker.clone())),
             _ => None,
@@ -96,7 +96,7 @@ impl Timers {
             return None;
         }
         self.heap.pop();
-        Some(self.entries.remove(slot).due)
+        Some(self.entries.remove(slot).expiry)
     }
 
     pub fn len(&self) -> usize {
@@ -116,6 +116,9 @@ impl Timers {
         }
     }
 
+    /// Sweeps when stale items are more than half the heap: the sweep costs
+    /// `O(n)`, so it must be rare; at twice the live count each sweep at
+    /// least halves the heap, which pays for it. Small heaps are left alone.
     fn sweep_if_mostly_stale(&mut self) {
         if self.heap.len() > 64 && self.heap.len() > 2 * self.entries.len() {
             let entries = &self.entries;
@@ -129,7 +132,7 @@ impl Timers {
     /// outside any borrow: a waker's or callback's `Drop` is user code).
     pub fn take_all(&mut self) -> Vec<Expiry> {
         self.heap.clear();
-        self.entries.drain().map(|e| e.due).collect()
+        self.entries.drain().map(|e| e.expiry).collect()
     }
 }
 

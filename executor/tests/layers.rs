@@ -35,32 +35,34 @@ fn layers_from_crate_docs() -> BTreeMap<String, u32> {
 }
 
 /// The modules of this crate that `module`'s code (not its comments, not
-/// its unit tests) refers to with a `crate::` path.
+/// its unit-test module) refers to with a `crate::` path.
 fn uses_of(module: &str, known: &BTreeMap<String, u32>) -> BTreeSet<String> {
     let text = std::fs::read_to_string(source_dir().join(format!("{module}.rs"))).unwrap();
-    let code: String = text
-        .split("#[cfg(test)]")
-        .next()
-        .unwrap()
+    uses_in(&text, module, known)
+}
+
+/// The `crate::` uses in `text` (see [`uses_of`]): `crate::name::…` anywhere,
+/// and every first segment inside `use crate::{a::…, b::{…}, …}` groups.
+/// (`super::` paths are not followed: the executor's files are one level
+/// deep, and use none.)
+fn uses_in(text: &str, module: &str, known: &BTreeMap<String, u32>) -> BTreeSet<String> {
+    // The unit tests may use anything: cut at the test module, not at any
+    // `#[cfg(test)]` (an item before production code may carry one too).
+    let production = match text.find("#[cfg(test)]\nmod ") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    let code: String = production
         .lines()
         .filter(|line| !line.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
     let mut used = BTreeSet::new();
-    // `crate::name::…` and `use crate::{a::…, b::…}`.
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + "crate::".len()..];
-        let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
-            let group = &group[..group.find('}').unwrap()];
-            group
-                .split(',')
-                .filter_map(|part| part.trim().split("::").next())
-                .collect()
-        } else {
-            vec![rest
-                .split(|c: char| !c.is_alphanumeric() && c != '_')
-                .next()
-                .unwrap()]
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => first_segments_of_group(group),
+            None => vec![first_segment(rest)],
         };
         for name in names {
             if name != module && known.contains_key(name) {
@@ -69,6 +71,38 @@ fn uses_of(module: &str, known: &BTreeMap<String, u32>) -> BTreeSet<String> {
         }
     }
     used
+}
+
+fn first_segment(path: &str) -> &str {
+    let path = path.trim_start();
+    let end = path
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(path.len());
+    &path[..end]
+}
+
+/// `a::X, b::{Y, c::Z}, d` (the text after a `{`, up to its matching `}`)
+/// → `[a, b, d]`: the items at the group's own level, split on its commas.
+fn first_segments_of_group(group: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let (mut depth, mut item_start) = (0, 0);
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                names.push(first_segment(&group[item_start..at]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                names.push(first_segment(&group[item_start..at]));
+                item_start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    names.retain(|name| !name.is_empty());
+    names
 }
 
 #[test]
@@ -126,8 +160,8 @@ fn every_file_uses_only_its_own_layer_or_lower_and_there_is_no_circle() {
 
 #[test]
 fn the_check_sees_a_use_of_a_higher_layer() {
-    // The test above can only fail if `uses_of` finds uses: check it on a
-    // file known to use others.
+    // The test above can only fail if `uses_of` finds uses: check it on
+    // real files, and on the shapes a `use` can take.
     let layers = layers_from_crate_docs();
     let used = uses_of("event_loop", &layers);
     assert!(
@@ -137,5 +171,15 @@ fn the_check_sees_a_use_of_a_higher_layer() {
     assert!(
         uses_of("outcome", &layers).is_empty(),
         "the leaf uses nothing"
+    );
+    let shapes = "use crate::{task::{Stage, Task}, core::Core};\n\
+                  #[cfg(test)]\nconst X: u8 = 0;\n\
+                  fn f() { crate::handle::Handle::of(); }\n\
+                  #[cfg(test)]\nmod tests { use crate::event_loop::EventLoop; }";
+    let used = uses_in(shapes, "message", &layers);
+    let expected: BTreeSet<String> = ["task", "core", "handle"].map(String::from).into();
+    assert_eq!(
+        used, expected,
+        "nested groups; a cfg(test) item is not the test module"
     );
 }

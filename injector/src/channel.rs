@@ -8,8 +8,10 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-/// A function called (on the producer's thread) every time the loop must be
-/// woken: how a GUI or game host that drives the loop learns it has work.
+/// A function called every time the loop must be woken, on the thread that
+/// issues the wake (a producer, or the loop itself handing back to its host
+/// with work pending): how a GUI or game host that drives the loop learns it
+/// has work.
 pub type WakeHook = Arc<dyn Fn() + Send + Sync>;
 
 /// The loop has been dropped: the message is handed back, never stranded.

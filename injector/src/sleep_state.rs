@@ -25,19 +25,25 @@
 //!
 //! ## Why no wakeup is lost (the ordering argument)
 //!
-//! Producer, in this order:  (P1) push the message;  (P2) `fence(SeqCst)`;
-//! (P3) read the state; if `SLEEPING`, CAS it to `NOTIFIED` and wake.
+//! (S for the sending producer, R for the receiving loop.)
 //!
-//! Loop, in this order:  (L1) store `SLEEPING`;  (L2) `fence(SeqCst)`;
-//! (L3) look at the queue; sleep only if it is empty.
+//! Producer, in this order:  (S1) push the message;  (S2) `fence(SeqCst)`;
+//! (S3) read the state; if `SLEEPING`, CAS it to `NOTIFIED` and wake.
 //!
-//! All `SeqCst` fences are totally ordered. If P2 comes before L2, the push
-//! (P1, sequenced before P2) is visible to the loop's read L3, so the loop sees
-//! the message and does not sleep. If L2 comes before P2, the store L1 is
-//! visible to the producer's read P3, so the producer sees `SLEEPING` (or
+//! Loop, in this order:  (R1) store `SLEEPING`;  (R2) `fence(SeqCst)`;
+//! (R3) look at the queue; sleep only if it is empty.
+//!
+//! All `SeqCst` fences are totally ordered. If S2 comes before R2, the push
+//! (S1, sequenced before S2) is visible to the loop's read R3, so the loop sees
+//! the message and does not sleep. If R2 comes before S2, the store R1 is
+//! visible to the producer's read S3, so the producer sees `SLEEPING` (or
 //! `NOTIFIED`, meaning another producer already woke the loop) and the loop is
 //! woken. There is no third order, so "the loop sleeps on a non-empty queue
-//! with no wake pending" cannot happen. The loom model in
+//! with no wake pending" cannot happen. One more case: the producer may read
+//! `AWAKE`, written by a loop that slept, woke and will announce again; then
+//! that next announcement is ordered after S2, and its R3 sees the message
+//! (docs/03 spells this out; the loom model
+//! `loop_that_wakes_up_then_sleeps_again_is_woken_again` checks it). The loom model in
 //! `tests/loom_sleep_state.rs` checks exactly this, with the queue and the
 //! eventfd replaced by counters.
 //!
@@ -83,7 +89,7 @@ impl SleepState {
         }
     }
 
-    /// Producer side, called *after* the message is in the queue (P2, P3).
+    /// Producer side, called *after* the message is in the queue (S2, S3).
     pub fn notify(&self) -> Wake {
         fence(SeqCst);
         // A plain load first: on the hot path (loop awake) we never write the
@@ -100,7 +106,7 @@ impl SleepState {
         }
     }
 
-    /// Loop side, before it looks at the queue one last time (L1, L2).
+    /// Loop side, before it looks at the queue one last time (R1, R2).
     /// After this, the caller must check the queue and either sleep or call
     /// [`woke_up`](Self::woke_up).
     pub fn announce_sleep(&self) {

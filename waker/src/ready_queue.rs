@@ -1,10 +1,11 @@
 //! The local ready queue, and how a waker finds it.
 //!
-//! While a loop runs a turn it *enters* its thread: it records "loop N is
-//! running here, this is its ready queue" in a thread-local. A waker on the
-//! same thread finds the queue there and pushes without any synchronisation;
-//! a waker anywhere else (another thread, or this thread between turns) finds
-//! nothing and takes the inject path.
+//! For the whole of a driving call (every turn of `run`, `block_on`, `turn`,
+//! …) a loop *enters* its thread: it records "loop N is running here, this
+//! is its ready queue" in a thread-local. A waker on the same thread finds
+//! the queue there and pushes without any synchronisation; a waker anywhere
+//! else (another thread, or this thread between driving calls) finds nothing
+//! and takes the inject path.
 
 use crate::TaskId;
 use std::cell::{Cell, RefCell};

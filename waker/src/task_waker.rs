@@ -94,7 +94,7 @@ impl<M: From<TaskId> + Send + 'static> Wake for TaskWaker<M> {
         if push_if_running_here(self.loop_id, id) {
             return;
         }
-        // INJECT PATH: another thread, or this thread between turns. If the
+        // INJECT PATH: another thread, or this thread between driving calls. If the
         // loop is gone the injector refuses the id; a waker that outlives its
         // loop is a no-op.
         let _ = self.injector.push(M::from(id));
@@ -202,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn wake_on_the_loop_thread_between_turns_is_injected() {
+    fn wake_on_the_loop_thread_between_driving_calls_is_injected() {
         let (_poll, injector, inbox) = setup();
         let id = TaskId::new(0, 1);
         let task = TaskWaker::new(id, 1, injector);

@@ -28,6 +28,7 @@
 //! | L3 | `join_handle.rs` | `JoinHandle`; `looplet::spawn` |
 //! | L3 | `callback_handle.rs` | `CallbackHandle`; `looplet::call_soon` & co. |
 //! | L3 | `time.rs` | `sleep`, `timeout`, `interval` |
+//! | L3 | `group.rs` | `TaskGroup`: tasks that live and end together |
 //! | L3 | `remote_handle.rs` | `RemoteHandle`: the outcome that always arrives |
 //! | L3 | `handle.rs` | `Handle`: the loop from other threads |
 //! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
@@ -61,6 +62,7 @@ mod core;
 mod callback_handle;
 mod cancel;
 mod context;
+mod group;
 mod handle;
 mod join_handle;
 mod remote_handle;
@@ -73,6 +75,7 @@ pub use builder::Builder;
 pub use callback_handle::{call_at, call_later, call_soon, CallbackHandle};
 pub use cancel::{cancel_requests, cancelled, is_cancelled, until_cancelled, WhenCancelled};
 pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
+pub use group::{GroupError, GroupSpawner, TaskGroup};
 pub use handle::{Closed, Handle};
 pub use join_handle::{spawn, spawn_named, JoinHandle};
 pub use looplet_waker::TaskId;

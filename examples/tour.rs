@@ -16,8 +16,8 @@ fn main() -> std::io::Result<()> {
     stop_3_remote_spawn()?;
     stop_4_remote_always_completes()?;
     stop_5_join_errors_are_values()?;
-    println!("\nStill to come (later issues): spawn_blocking with a CancelToken (pitfall P3),");
-    println!("cancel_and_wait, and task groups.");
+    stop_6_cancel_and_wait()?;
+    println!("\nStill to come (later issues): spawn_blocking with a CancelToken (pitfall P3).");
     println!("\nHow fast, against tokio and the peers: `cargo run --release -p looplet-bench`");
     println!("prints the table (about two minutes); the last run is in docs/08-benchmarks.md.");
     println!("\nNext: read README.md, then docs/01-architecture.md.");
@@ -291,5 +291,52 @@ fn stop_5_join_errors_are_values() -> std::io::Result<()> {
         event_loop.metrics().panics,
         event_loop.metrics().tasks_alive
     );
+    Ok(())
+}
+
+/// Pitfall P4: soft cancellation, async cleanup, and cancel_and_wait.
+fn stop_6_cancel_and_wait() -> std::io::Result<()> {
+    header("6. cancel_and_wait: async cleanup, then a deadline (pitfall P4)");
+    println!("  asyncio has no cancel_and_wait, and Rust's drop cannot .await. looplet's");
+    println!("  JoinHandle::cancel asks; the task hears it in looplet::cancelled(), cleans up");
+    println!("  (with .await), and returns; cancel_and_wait(grace) aborts it if it does not.\n");
+    let mut event_loop = EventLoop::new()?;
+    let start = Instant::now();
+    let at = move || start.elapsed().as_secs_f64() * 1000.0;
+    let steps = Rc::new(RefCell::new(Vec::new()));
+    let log = Rc::clone(&steps);
+    let polite = event_loop.spawn(async move {
+        looplet::cancelled().await;
+        log.borrow_mut()
+            .push(format!("{:6.2} ms  the task hears the cancel", at()));
+        sleep(Duration::from_millis(5)).await; // say goodbye, flush a file…
+        log.borrow_mut()
+            .push(format!("{:6.2} ms  its async cleanup is done", at()));
+        "goodbye sent"
+    });
+    let stubborn = event_loop.spawn(std::future::pending::<&str>());
+    let log = Rc::clone(&steps);
+    event_loop.block_on(async move {
+        log.borrow_mut().push(format!(
+            "{:6.2} ms  cancel_and_wait(1 s) on a polite task",
+            at()
+        ));
+        let outcome = polite.cancel_and_wait(Duration::from_secs(1)).await;
+        log.borrow_mut()
+            .push(format!("{:6.2} ms  it returned {outcome:?}", at()));
+        log.borrow_mut().push(format!(
+            "{:6.2} ms  cancel_and_wait(20 ms) on one that never looks",
+            at()
+        ));
+        let outcome = stubborn.cancel_and_wait(Duration::from_millis(20)).await;
+        log.borrow_mut().push(format!(
+            "{:6.2} ms  aborted after the grace: {outcome:?}",
+            at()
+        ));
+    });
+    for step in steps.borrow().iter() {
+        println!("  {step}");
+    }
+    println!("  (the waiter's own cancellation would be its own: is_cancelled() in the waiter)");
     Ok(())
 }

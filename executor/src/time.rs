@@ -184,8 +184,17 @@ impl fmt::Display for Elapsed {
 impl std::error::Error for Elapsed {}
 
 /// Runs `future` for at most `duration` (counted from this call). On
-/// `Err(Elapsed)` the inner future has already been dropped.
-/// `Duration::MAX` means no limit.
+/// `Err(Elapsed)` the inner future has already been dropped (its
+/// destructors ran). `Duration::MAX` means no limit.
+///
+/// Unlike asyncio's `wait_for` and `asyncio.timeout`, which cancel the inner
+/// coroutine by throwing `CancelledError` into it and then have to guess,
+/// from that same exception type, whether the deadline or an outside
+/// `cancel()` caused it (and have shipped bugs where one was taken for the
+/// other), the two cannot be confused here: the deadline is `Err(Elapsed)`,
+/// a value returned to the caller; a cancellation of the task running the
+/// timeout is that task's own (`looplet::is_cancelled`, or its future being
+/// dropped). The inner future is simply dropped, never told a lie.
 ///
 /// ```
 /// # use looplet_executor as looplet;

@@ -145,6 +145,10 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
             "no spawn from a foreign thread: a LocalSet, a LocalExecutor and a LocalSpawner \
              are !Send (tokio's multi-thread-capable Handle::spawn bypasses the LocalSet)"
         }
+        "soft_cancel" | "cancel_and_wait" => {
+            "no way to cancel a spawned task and wait for its end (dropping a \
+             RemoteHandle cancels without waiting)"
+        }
         "timers" => {
             "no timers of its own (async-executor and LocalPool need async-io or \
              futures-timer, i.e. another runtime's timer)"

@@ -122,6 +122,8 @@ const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
         Some(1.1),
     ),
     ("timers", Baseline::TokioCt, Some(0.70)),
+    ("soft_cancel", Baseline::TokioCt, None),
+    ("cancel_and_wait", Baseline::TokioCt, None),
     ("spawn_at_1k_live", Baseline::TokioCtMedians, None),
     ("spawn_at_1m_live", Baseline::TokioCtMedians, None),
 ];

@@ -33,6 +33,10 @@ use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::Instant;
 
+/// What `Core::polling` holds between task polls: generation 0 names no
+/// task (`TaskSlab` starts at 1).
+const NOT_POLLING: TaskId = TaskId::new(0, 0);
+
 /// One loop's state (see the module docs). Loop thread only.
 pub(crate) struct Core {
     loop_id: u64,
@@ -48,9 +52,9 @@ pub(crate) struct Core {
     /// A stop was asked for: the driving call running now (or the next one)
     /// returns after its turn and consumes the request.
     stop_requested: Cell<bool>,
-    /// The task being polled right now, if any: what `looplet::is_cancelled`
-    /// and `looplet::cancelled` ask about.
-    polling: Cell<Option<TaskId>>,
+    /// The task being polled right now (`NOT_POLLING` if none): what
+    /// `looplet::is_cancelled` and `looplet::cancelled` ask about.
+    polling: Cell<TaskId>,
     /// Set by the `Propagate` panic policy: the driving call re-raises it.
     panic_to_propagate: RefCell<Option<String>>,
     panic_policy: PanicPolicy,
@@ -82,7 +86,7 @@ impl Core {
             timers: RefCell::default(),
             counters: Counters::default(),
             stop_requested: Cell::new(false),
-            polling: Cell::new(None),
+            polling: Cell::new(NOT_POLLING),
             panic_to_propagate: RefCell::new(None),
             panic_policy,
             panic_hook,
@@ -164,11 +168,11 @@ impl Core {
         };
         bump(&self.counters.polls);
 
-        // A poll does not nest (a task cannot poll another task of its loop),
-        // so the task being polled is a plain cell, restored after.
-        let outer = self.polling.replace(Some(id));
+        // Task polls do not nest (a task cannot poll another task of its
+        // loop), so the task being polled is a plain cell.
+        self.polling.set(id);
         let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        self.polling.set(outer);
+        self.polling.set(NOT_POLLING);
 
         let mut tasks = self.tasks.borrow_mut();
         let task = tasks
@@ -240,7 +244,7 @@ impl Core {
     /// Counts `requests` soft-cancel requests for the task being polled now
     /// (a remote task's, handed over before its poll: no wake needed).
     pub fn note_cancel_requests(&self, requests: u32) {
-        if let Some(id) = self.polling.get() {
+        if let Some(id) = self.polling() {
             let waker = self.tasks.borrow_mut().request_cancel(id, requests);
             drop(waker); // our own `Arc`: dropping it runs no user code
         }
@@ -253,7 +257,8 @@ impl Core {
 
     /// The task being polled right now, if this is a task's poll.
     pub fn polling(&self) -> Option<TaskId> {
-        self.polling.get()
+        let id = self.polling.get();
+        (id != NOT_POLLING).then_some(id)
     }
 
     /// Drops a task's future outside any borrow; a panic in its `Drop` is

@@ -7,6 +7,7 @@
 use crate::{runtimes, Case, Runner};
 
 pub mod call_soon_threadsafe;
+pub mod cancellation;
 pub mod chained_spawn;
 pub mod channel_ring;
 pub mod controls;
@@ -45,6 +46,8 @@ pub fn all() -> Vec<Workload> {
         call_soon_threadsafe::TWO_PRODUCERS,
         remote_round_trip::WORKLOAD,
         timers::WORKLOAD,
+        cancellation::SOFT_CANCEL,
+        cancellation::CANCEL_AND_WAIT,
         live_spawn::AT_1K_LIVE,
         live_spawn::AT_1M_LIVE,
         controls::CROSSBEAM_SEND_RECV,

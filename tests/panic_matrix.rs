@@ -3,7 +3,7 @@
 //! ```text
 //!   side   ∈ {local: EventLoop::spawn + JoinHandle, remote: Handle::spawn + RemoteHandle}
 //! × panic  ∈ {none, in poll, in the future's Drop, in the output's Drop}
-//! × handle ∈ {kept (awaited / waited), dropped, cancelled (abort / cancel)}
+//! × handle ∈ {kept (awaited / waited), dropped, aborted}
 //! × loop   ∈ {kept (run until the handle resolves), dropped before the first poll,
 //!             dropped while the task is pending, dropped after the task finished}
 //! ```

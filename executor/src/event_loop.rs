@@ -24,13 +24,11 @@
 //!
 //! ## Driven by a host
 //!
-//! A GUI or game loop calls [`turn`](EventLoop::turn),
-//! [`run_until_stalled`](EventLoop::run_until_stalled) or
-//! [`run_for`](EventLoop::run_for) once per frame and sleeps on its own.
-//! Between those calls the loop counts as *asleep*: a submission from
-//! another thread writes the loop's fd (see [`AsRawFd`]) and calls the
-//! builder's `wake_hook`, and [`next_deadline`](EventLoop::next_deadline)
-//! tells the host when it must call again.
+//! A GUI or game loop calls [`turn`](EventLoop::turn) or
+//! [`run_for`](EventLoop::run_for) once per frame and sleeps on its own;
+//! between those calls the loop counts as asleep, so a submission wakes the
+//! host (the fd, [`AsRawFd`], and the builder's `wake_hook`).
+//! docs/07-embedding.md tells the whole story.
 
 use crate::builder::Builder;
 use crate::callback_handle::CallbackHandle;

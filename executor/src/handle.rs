@@ -199,8 +199,11 @@ impl Handle {
         handle
     }
 
-    /// Asks the loop to stop: `run` returns after its current turn. Pending
-    /// tasks stay pending (the loop may run again). No effect once closed.
+    /// Asks the loop to stop, like `EventLoop::stop`: the driving call
+    /// running now, or else the next one (`run`, `turn`, `run_for`,
+    /// `run_until_stalled`), returns after its current turn and consumes the
+    /// request. Pending tasks stay pending (the loop may run again). No
+    /// effect once closed.
     ///
     /// ```
     /// # use looplet_executor as looplet;

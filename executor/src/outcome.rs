@@ -57,7 +57,9 @@ pub fn panic_message(payload: &Payload) -> &str {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub enum JoinError {
-    /// The task was aborted (or cancelled) before it finished.
+    /// The task was aborted before it finished (by `abort`, or by
+    /// `cancel_and_wait` or a `TaskGroup` once the grace was over). A task
+    /// that is soft-cancelled and returns has its own outcome instead.
     Cancelled,
     /// The task panicked; the payload is the one given to `panic!`.
     Panicked(Payload),

@@ -1,14 +1,10 @@
 //! The thread-safe primitives behind `RemoteHandle`: std's, or loom's
 //! instrumented copies of them under `cfg(loom)`, so the model checker can
-//! explore the handle's cross-thread protocol (cancel against completion,
-//! cancel against a task arming its cancel, a waiter against completion,
-//! handle drop against completion, submit against loop drop).
-//!
-//! Why std and not `parking_lot`: loom mirrors std's API, so one thin shim
-//! serves both builds; and std's futex calls run under Miri, while
-//! `parking_lot_core`'s are rejected by it (it passes an `&AtomicI32` where
-//! the `futex` syscall takes a `*mut u32`), which would keep the remote tests
-//! out of Miri. The shim gives both the small API the code wants:
+//! explore the handle's cross-thread protocol (abort against completion, a
+//! cancel or an abort against a task registering its waker, a waiter
+//! against completion, handle drop against completion, submit against loop
+//! drop). Why std's and not `parking_lot`'s: docs/04. The shim gives both
+//! the small API the code wants:
 //! `lock()` without a `Result` (a poisoned lock is still usable: the state
 //! it guards is a plain enum that every writer leaves whole),
 //! `wait(&mut guard)`, and a `Condvar` that skips the notify when no

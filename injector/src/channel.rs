@@ -158,7 +158,7 @@ impl<T> Inbox<T> {
 
     /// Hands control back to a host that drives the loop turn by turn.
     ///
-    /// Between host-driven turns the loop counts as *asleep*: it is not
+    /// Between host-driven calls the loop counts as *asleep*: it is not
     /// draining its queue, so a producer must wake it (write the fd, call
     /// the wake hook) for the host to notice. This announces the sleep and,
     /// if work is already waiting — a message in the queue, or

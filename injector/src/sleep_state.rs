@@ -13,7 +13,7 @@
 //! | state      | holds while                                                     | a producer … |
 //! |------------|-----------------------------------------------------------------|--------------|
 //! | `AWAKE`    | the loop is inside a turn and will drain the queue before it sleeps | does nothing more |
-//! | `SLEEPING` | the loop announced it is about to sleep, is asleep, or is between host-driven turns | must wake it |
+//! | `SLEEPING` | the loop announced it is about to sleep, is asleep, or is between host-driven calls | must wake it |
 //! | `NOTIFIED` | the wake has been claimed since the announcement (by a producer, or by the loop itself handing back to a host with work pending) | does nothing more |
 //!
 //! ```text

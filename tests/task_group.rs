@@ -13,6 +13,18 @@ use std::time::{Duration, Instant};
 
 const GRACE: Duration = Duration::from_millis(20);
 
+/// A parent that joins a group whose one child holds `guard` and never ends.
+async fn joining_a_child_that_never_ends(
+    guard: common::DropGuard,
+) -> Vec<Result<(), looplet::JoinError>> {
+    let group = TaskGroup::new();
+    group.spawn(async move {
+        let _guard = guard;
+        pending::<()>().await;
+    });
+    group.join().await
+}
+
 #[test]
 fn join_returns_the_outcomes_in_spawn_order_whatever_order_they_finish_in() {
     let mut event_loop = EventLoop::new().unwrap();
@@ -129,14 +141,7 @@ fn dropping_the_group_aborts_every_child_still_running() {
 fn aborting_the_task_that_awaits_join_aborts_every_child() {
     let mut event_loop = EventLoop::new().unwrap();
     let (guard, dropped) = drop_guard();
-    let parent = event_loop.spawn(async move {
-        let group = TaskGroup::new();
-        group.spawn(async move {
-            let _guard = guard;
-            pending::<()>().await;
-        });
-        group.join().await
-    });
+    let parent = event_loop.spawn(joining_a_child_that_never_ends(guard));
     event_loop.run_until_stalled();
     assert!(!dropped.is_dropped());
     parent.abort();
@@ -268,14 +273,7 @@ fn an_empty_group_joins_at_once() {
 fn the_loop_dropped_with_a_group_inside_drops_every_child() {
     let mut event_loop = EventLoop::new().unwrap();
     let (guard, dropped) = drop_guard();
-    let _parent = event_loop.spawn(async move {
-        let group = TaskGroup::new();
-        group.spawn(async move {
-            let _guard = guard;
-            pending::<()>().await;
-        });
-        group.join().await
-    });
+    let _parent = event_loop.spawn(joining_a_child_that_never_ends(guard));
     event_loop.run_until_stalled();
     drop(event_loop);
     assert!(dropped.is_dropped());

@@ -119,8 +119,9 @@ impl<T> JoinHandle<T> {
         self.core.request_cancel(self.id)
     }
 
-    /// How many times the task was asked to cancel so far (0 once it has
-    /// finished and its outcome was collected, or if the loop is gone).
+    /// How many times the task was asked to cancel so far. 0 once its
+    /// outcome was collected, and for a task its loop dropped unfinished; a
+    /// finished task keeps its count while its outcome waits here.
     ///
     /// ```
     /// # use looplet_executor as looplet;

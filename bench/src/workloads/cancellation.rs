@@ -82,30 +82,18 @@ fn soft_cancel_cases() -> Vec<Case> {
         case(name, runtimes::TOKIO_CT, || {
             Timed::boxed(runtimes::tokio_ct(), |rt| {
                 rt.block_on(async {
-                    let tasks: Vec<_> = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
-                    tokio::task::yield_now().await;
-                    for task in &tasks {
-                        task.abort();
-                    }
-                    for task in tasks {
-                        assert!(task.await.unwrap_err().is_cancelled());
-                    }
+                    let tasks = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
+                    tokio_abort(tasks, Abort::AllThenWait).await
                 })
             })
         }),
         case(name, runtimes::TOKIO_LOCALSET, || {
             Timed::boxed(TokioLocalSet::new(), |rt| {
                 rt.block_on(async {
-                    let tasks: Vec<_> = (0..TASKS)
+                    let tasks = (0..TASKS)
                         .map(|_| tokio::task::spawn_local(pending::<()>()))
                         .collect();
-                    tokio::task::yield_now().await;
-                    for task in &tasks {
-                        task.abort();
-                    }
-                    for task in tasks {
-                        assert!(task.await.unwrap_err().is_cancelled());
-                    }
+                    tokio_abort(tasks, Abort::AllThenWait).await
                 })
             })
         }),
@@ -134,26 +122,18 @@ fn cancel_and_wait_cases() -> Vec<Case> {
         case(name, runtimes::TOKIO_CT, || {
             Timed::boxed(runtimes::tokio_ct(), |rt| {
                 rt.block_on(async {
-                    let tasks: Vec<_> = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
-                    tokio::task::yield_now().await;
-                    for task in tasks {
-                        task.abort();
-                        assert!(task.await.unwrap_err().is_cancelled());
-                    }
+                    let tasks = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
+                    tokio_abort(tasks, Abort::EachAndWait).await
                 })
             })
         }),
         case(name, runtimes::TOKIO_LOCALSET, || {
             Timed::boxed(TokioLocalSet::new(), |rt| {
                 rt.block_on(async {
-                    let tasks: Vec<_> = (0..TASKS)
+                    let tasks = (0..TASKS)
                         .map(|_| tokio::task::spawn_local(pending::<()>()))
                         .collect();
-                    tokio::task::yield_now().await;
-                    for task in tasks {
-                        task.abort();
-                        assert!(task.await.unwrap_err().is_cancelled());
-                    }
+                    tokio_abort(tasks, Abort::EachAndWait).await
                 })
             })
         }),
@@ -173,4 +153,28 @@ fn async_executor_cancel_each(rt: &mut AsyncExecutorLocal) {
             assert!(task.cancel().await.is_none());
         }
     })
+}
+
+/// How tokio's side stops its tasks: all first, then waits for all (the
+/// `soft_cancel` row), or one at a time, each waited for (`cancel_and_wait`).
+#[derive(Clone, Copy, PartialEq)]
+enum Abort {
+    AllThenWait,
+    EachAndWait,
+}
+
+/// Lets `tasks` start waiting, then aborts them and sees each end.
+async fn tokio_abort(tasks: Vec<tokio::task::JoinHandle<()>>, how: Abort) {
+    tokio::task::yield_now().await; // every task is waiting now
+    if how == Abort::AllThenWait {
+        for task in &tasks {
+            task.abort();
+        }
+    }
+    for task in tasks {
+        if how == Abort::EachAndWait {
+            task.abort();
+        }
+        assert!(task.await.unwrap_err().is_cancelled());
+    }
 }

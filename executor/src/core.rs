@@ -152,12 +152,6 @@ impl Core {
         id
     }
 
-    /// The next task id on the ready queue.
-    #[inline]
-    pub fn pop_ready(&self) -> Option<TaskId> {
-        self.ready.pop()
-    }
-
     /// Polls the task `id` once (E2, then E3, E5 or E7), if `id` still names
     /// a stored task. A stale id (the task finished, its slot reused) is
     /// ignored: this is what makes an old waker harmless. Returns whether it
@@ -618,6 +612,40 @@ impl Core {
             .callbacks_run
             .set(self.counters.callbacks_run.get() + ran);
         (ran, left)
+    }
+
+    /// Polls up to `count` ready tasks (a turn's snapshot); returns how many
+    /// polls it made (stale ids are skipped, not counted).
+    #[inline]
+    pub fn run_tasks(&self, count: usize) -> u64 {
+        let mut polls = 0;
+        for _ in 0..count {
+            let Some(id) = self.ready.pop() else { break };
+            polls += u64::from(self.poll_task(id));
+        }
+        polls
+    }
+
+    /// [`run_tasks`](Self::run_tasks) with a budget: stops once `end` has
+    /// passed, checked after each poll (a stale id spends nothing). Returns
+    /// the polls made and how many of the `count` are left.
+    pub fn run_tasks_until(&self, count: usize, end: Instant) -> (u64, usize) {
+        let mut polls = 0;
+        let mut left = count;
+        while left > 0 {
+            left -= 1;
+            let Some(id) = self.ready.pop() else {
+                return (polls, 0);
+            };
+            if self.poll_task(id) {
+                polls += 1;
+                // Wall-clock time, not `self.now()`: the budget is the host's.
+                if Instant::now() >= end {
+                    break;
+                }
+            }
+        }
+        (polls, left)
     }
 
     /// How many callbacks and tasks are ready right now: a turn's snapshot.

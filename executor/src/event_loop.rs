@@ -671,24 +671,11 @@ impl EventLoop {
         }
 
         let (callbacks_run, callbacks_left) = self.core.run_callbacks(callbacks, until);
-        let mut polls = 0;
-        let mut tasks_left = tasks;
-        if callbacks_left == 0 {
-            while tasks_left > 0 {
-                tasks_left -= 1;
-                let Some(id) = self.core.pop_ready() else {
-                    tasks_left = 0;
-                    break;
-                };
-                if !self.core.poll_task(id) {
-                    continue; // a stale id (the task finished): nothing ran, nothing spent
-                }
-                polls += 1;
-                if until.is_some_and(|end| Instant::now() >= end) {
-                    break;
-                }
-            }
-        }
+        let (polls, tasks_left) = match (callbacks_left, until) {
+            (0, None) => (self.core.run_tasks(tasks), 0),
+            (0, Some(end)) => self.core.run_tasks_until(tasks, end),
+            _ => (0, tasks), // the budget ran out among the callbacks
+        };
         if callbacks_left > 0 || tasks_left > 0 {
             // Cut short by the budget: the next turn resumes this snapshot,
             // so what did not fit runs first next call, in order.

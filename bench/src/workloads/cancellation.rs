@@ -80,22 +80,10 @@ fn soft_cancel_cases() -> Vec<Case> {
             })
         }),
         case(name, runtimes::TOKIO_CT, || {
-            Timed::boxed(runtimes::tokio_ct(), |rt| {
-                rt.block_on(async {
-                    let tasks = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
-                    tokio_abort(tasks, Abort::AllThenWait).await
-                })
-            })
+            Timed::boxed(runtimes::tokio_ct(), tokio_ct_abort::<ALL_THEN_WAIT>)
         }),
         case(name, runtimes::TOKIO_LOCALSET, || {
-            Timed::boxed(TokioLocalSet::new(), |rt| {
-                rt.block_on(async {
-                    let tasks = (0..TASKS)
-                        .map(|_| tokio::task::spawn_local(pending::<()>()))
-                        .collect();
-                    tokio_abort(tasks, Abort::AllThenWait).await
-                })
-            })
+            Timed::boxed(TokioLocalSet::new(), tokio_localset_abort::<ALL_THEN_WAIT>)
         }),
         case(name, runtimes::ASYNC_EXECUTOR_LOCAL, || {
             Timed::boxed(AsyncExecutorLocal::new(), async_executor_cancel_each)
@@ -120,22 +108,10 @@ fn cancel_and_wait_cases() -> Vec<Case> {
             })
         }),
         case(name, runtimes::TOKIO_CT, || {
-            Timed::boxed(runtimes::tokio_ct(), |rt| {
-                rt.block_on(async {
-                    let tasks = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
-                    tokio_abort(tasks, Abort::EachAndWait).await
-                })
-            })
+            Timed::boxed(runtimes::tokio_ct(), tokio_ct_abort::<EACH_AND_WAIT>)
         }),
         case(name, runtimes::TOKIO_LOCALSET, || {
-            Timed::boxed(TokioLocalSet::new(), |rt| {
-                rt.block_on(async {
-                    let tasks = (0..TASKS)
-                        .map(|_| tokio::task::spawn_local(pending::<()>()))
-                        .collect();
-                    tokio_abort(tasks, Abort::EachAndWait).await
-                })
-            })
+            Timed::boxed(TokioLocalSet::new(), tokio_localset_abort::<EACH_AND_WAIT>)
         }),
         case(name, runtimes::ASYNC_EXECUTOR_LOCAL, || {
             Timed::boxed(AsyncExecutorLocal::new(), async_executor_cancel_each)
@@ -157,22 +133,36 @@ fn async_executor_cancel_each(rt: &mut AsyncExecutorLocal) {
 
 /// How tokio's side stops its tasks: all first, then waits for all (the
 /// `soft_cancel` row), or one at a time, each waited for (`cancel_and_wait`).
-#[derive(Clone, Copy, PartialEq)]
-enum Abort {
-    AllThenWait,
-    EachAndWait,
+const ALL_THEN_WAIT: bool = false;
+/// See [`ALL_THEN_WAIT`].
+const EACH_AND_WAIT: bool = true;
+
+fn tokio_ct_abort<const ONE_AT_A_TIME: bool>(rt: &mut tokio::runtime::Runtime) {
+    rt.block_on(async {
+        let tasks = (0..TASKS).map(|_| tokio::spawn(pending::<()>())).collect();
+        tokio_abort::<ONE_AT_A_TIME>(tasks).await
+    })
+}
+
+fn tokio_localset_abort<const ONE_AT_A_TIME: bool>(rt: &mut TokioLocalSet) {
+    rt.block_on(async {
+        let tasks = (0..TASKS)
+            .map(|_| tokio::task::spawn_local(pending::<()>()))
+            .collect();
+        tokio_abort::<ONE_AT_A_TIME>(tasks).await
+    })
 }
 
 /// Lets `tasks` start waiting, then aborts them and sees each end.
-async fn tokio_abort(tasks: Vec<tokio::task::JoinHandle<()>>, how: Abort) {
+async fn tokio_abort<const ONE_AT_A_TIME: bool>(tasks: Vec<tokio::task::JoinHandle<()>>) {
     tokio::task::yield_now().await; // every task is waiting now
-    if how == Abort::AllThenWait {
+    if !ONE_AT_A_TIME {
         for task in &tasks {
             task.abort();
         }
     }
     for task in tasks {
-        if how == Abort::EachAndWait {
+        if ONE_AT_A_TIME {
             task.abort();
         }
         assert!(task.await.unwrap_err().is_cancelled());

@@ -1,10 +1,12 @@
 //! Configuring a loop: `EventLoop::builder()…build()`.
 
+use crate::blocking::report::{print_still_running, BlockingReport, BlockingReportHook};
 use crate::event_loop::EventLoop;
 use crate::panic::{print_unhandled, PanicHook, PanicPolicy, UnhandledPanic};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Builds an [`EventLoop`] with non-default settings.
 ///
@@ -24,6 +26,10 @@ pub struct Builder {
     pub(crate) panic_policy: PanicPolicy,
     pub(crate) panic_hook: PanicHook,
     pub(crate) wake_hook: Option<Arc<dyn Fn() + Send + Sync>>,
+    pub(crate) blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
+    pub(crate) blocking_shutdown_timeout: Duration,
+    pub(crate) blocking_report_hook: BlockingReportHook,
 }
 
 impl Default for Builder {
@@ -33,11 +39,22 @@ impl Default for Builder {
             panic_policy: PanicPolicy::Continue,
             panic_hook: Box::new(print_unhandled),
             wake_hook: None,
+            blocking_threads: Builder::DEFAULT_BLOCKING_THREADS,
+            blocking_keep_alive: Builder::DEFAULT_BLOCKING_KEEP_ALIVE,
+            blocking_shutdown_timeout: Builder::DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT,
+            blocking_report_hook: Box::new(print_still_running),
         }
     }
 }
 
 impl Builder {
+    /// How many blocking pool threads may run at once by default.
+    pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+    /// How long an idle blocking pool thread lives by default.
+    pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+    /// How long dropping the loop waits for cancelled blocking jobs by default.
+    pub const DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
     /// A builder with the defaults.
     ///
     /// ```
@@ -124,6 +141,92 @@ impl Builder {
         self
     }
 
+    /// The most blocking pool threads that run at once
+    /// ([`DEFAULT_BLOCKING_THREADS`](Self::DEFAULT_BLOCKING_THREADS) unless
+    /// set). Threads start when jobs need them; jobs beyond the cap wait in
+    /// a FIFO queue for the next free thread.
+    ///
+    /// # Panics
+    /// If `threads` is 0: no job could ever run.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::builder().blocking_threads(2).build()?;
+    /// let jobs: Vec<_> = (0..8).map(|i| event_loop.spawn_blocking(move |_| i)).collect();
+    /// assert!(event_loop.metrics().blocking_threads_alive <= 2);
+    /// for (i, job) in jobs.into_iter().enumerate() {
+    ///     assert_eq!(event_loop.block_on(job).unwrap(), i);
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        assert!(
+            threads > 0,
+            "Builder::blocking_threads(0): a blocking pool needs at least one thread"
+        );
+        self.blocking_threads = threads;
+        self
+    }
+
+    /// How long an idle blocking pool thread waits for another job before
+    /// it exits ([`DEFAULT_BLOCKING_KEEP_ALIVE`](Self::DEFAULT_BLOCKING_KEEP_ALIVE)
+    /// unless set).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let event_loop = looplet::EventLoop::builder()
+    ///     .blocking_keep_alive(Duration::from_secs(60)) // bursts of file I/O: keep threads warm
+    ///     .build()?;
+    /// # drop(event_loop);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// How long dropping the loop waits for its blocking jobs, after
+    /// cancelling them all, before it reports the ones still running and
+    /// goes on ([`DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT`](Self::DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT)
+    /// unless set). `EventLoop::shutdown_blocking` takes its own timeout.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let event_loop = looplet::EventLoop::builder()
+    ///     .blocking_shutdown_timeout(Duration::from_millis(200)) // a game's exit
+    ///     .build()?;
+    /// # drop(event_loop);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn blocking_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.blocking_shutdown_timeout = timeout;
+        self
+    }
+
+    /// Called with the [`BlockingReport`] when the loop is dropped (on the
+    /// loop thread). The default prints one stderr line per job still
+    /// running and nothing when all ended.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::sync::{Arc, Mutex};
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&reports);
+    /// let event_loop = looplet::EventLoop::builder()
+    ///     .on_blocking_report(move |report| log.lock().unwrap().push(report.to_string()))
+    ///     .build()?;
+    /// drop(event_loop);
+    /// assert_eq!(reports.lock().unwrap().len(), 1, "one report, at the drop");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_blocking_report(mut self, hook: impl Fn(&BlockingReport) + 'static) -> Self {
+        self.blocking_report_hook = Box::new(hook);
+        self
+    }
+
     /// Creates the loop (opens its `epoll` and `eventfd`).
     ///
     /// ```
@@ -143,6 +246,9 @@ impl fmt::Debug for Builder {
             .field("name", &self.name)
             .field("panic_policy", &self.panic_policy)
             .field("wake_hook", &self.wake_hook.is_some())
+            .field("blocking_threads", &self.blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("blocking_shutdown_timeout", &self.blocking_shutdown_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -17,6 +17,7 @@
 //! `callback_handle.rs`, `time.rs`, `handle.rs`) build their handles from
 //! the ids and keys it returns.
 
+use crate::blocking::pool::BlockingPool;
 use crate::callbacks::{CallbackKey, Callbacks, LocalCallback};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
@@ -59,6 +60,9 @@ pub(crate) struct Core {
     panic_to_propagate: RefCell<Option<String>>,
     panic_policy: PanicPolicy,
     panic_hook: PanicHook,
+    /// The loop's blocking pool (thread-safe itself; shared with every
+    /// `BlockingHandle`).
+    blocking: BlockingPool,
 }
 
 /// What [`Core::poll_join`] found.
@@ -75,6 +79,7 @@ impl Core {
         injector: Arc<Injector<Message>>,
         panic_policy: PanicPolicy,
         panic_hook: PanicHook,
+        blocking: BlockingPool,
     ) -> Self {
         Core {
             loop_id,
@@ -90,6 +95,7 @@ impl Core {
             panic_to_propagate: RefCell::new(None),
             panic_policy,
             panic_hook,
+            blocking,
         }
     }
 
@@ -113,6 +119,11 @@ impl Core {
     /// The queue same-thread wakes push to (see `context::enter`).
     pub fn ready_queue(&self) -> &Rc<ReadyQueue> {
         &self.ready
+    }
+
+    /// The loop's blocking pool (`spawn_blocking`).
+    pub fn blocking_pool(&self) -> &BlockingPool {
+        &self.blocking
     }
 
     /// The loop's clock. One place, so that a manual clock can replace it.
@@ -478,9 +489,7 @@ impl Core {
                 self.adopt_detached(future);
             }
             Message::Stop => self.request_stop(),
-            Message::Unhandled(payload) => {
-                self.report_unhandled("remote task (its handle was dropped unread)", payload)
-            }
+            Message::Unhandled { what, payload } => self.report_unhandled(what, payload),
         }
     }
 
@@ -678,6 +687,7 @@ impl Core {
 
     pub fn metrics(&self) -> Metrics {
         let c = &self.counters;
+        let blocking = self.blocking.stats();
         Metrics {
             tasks_spawned: c.tasks_spawned.get(),
             tasks_alive: self.tasks.borrow().len() as u64,
@@ -693,6 +703,11 @@ impl Core {
             panics: c.panics.get(),
             callbacks_run: c.callbacks_run.get(),
             timers_fired: c.timers_fired.get(),
+            blocking_jobs: blocking.jobs_submitted,
+            blocking_threads_alive: blocking.threads_alive,
+            blocking_threads_busy: blocking.threads_busy,
+            blocking_jobs_queued: blocking.jobs_queued,
+            blocking_jobs_abandoned: blocking.jobs_abandoned,
         }
     }
 

@@ -30,7 +30,12 @@
 //! host (the fd, [`AsRawFd`], and the builder's `wake_hook`).
 //! docs/07-embedding.md tells the whole story.
 
+use crate::blocking::handle::{spawn_on, BlockingHandle};
+use crate::blocking::pool::{BlockingPool, PoolConfig};
+use crate::blocking::report::{BlockingReport, BlockingReportHook};
+use crate::blocking::token::CancelToken;
 use crate::builder::Builder;
+use crate::outcome::JoinError;
 use crate::callback_handle::CallbackHandle;
 use crate::clock::{deadline_after, host_timeout};
 use crate::context;
@@ -44,6 +49,7 @@ use looplet_injector::Inbox;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -177,6 +183,9 @@ pub struct EventLoop {
     /// `run_for`'s budget cut short; the next turn runs it before anything
     /// that became ready later.
     rest_of_snapshot: Option<(usize, usize)>,
+    /// How long the drop waits for blocking jobs, and whom it tells.
+    blocking_shutdown_timeout: Duration,
+    blocking_report_hook: BlockingReportHook,
 }
 
 impl EventLoop {
@@ -209,7 +218,18 @@ impl EventLoop {
         let (injector, inbox) =
             looplet_injector::channel(poll.registry(), WAKE_TOKEN, builder.wake_hook)?;
         let loop_id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
-        let core = Core::new(loop_id, injector, builder.panic_policy, builder.panic_hook);
+        let blocking = BlockingPool::new(PoolConfig {
+            max_threads: builder.blocking_threads,
+            keep_alive: builder.blocking_keep_alive,
+            thread_name: format!("{}-blocking", builder.name.as_deref().unwrap_or("looplet")),
+        });
+        let core = Core::new(
+            loop_id,
+            injector,
+            builder.panic_policy,
+            builder.panic_hook,
+            blocking,
+        );
         // A loop that is not running counts as asleep: a submission made
         // before the first run/turn must wake whoever will drive it.
         inbox.return_to_host(false);
@@ -222,6 +242,8 @@ impl EventLoop {
             events: mio::Events::with_capacity(64),
             name: builder.name,
             rest_of_snapshot: None,
+            blocking_shutdown_timeout: builder.blocking_shutdown_timeout,
+            blocking_report_hook: builder.blocking_report_hook,
         })
     }
 
@@ -266,6 +288,79 @@ impl EventLoop {
     /// ```
     pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
         JoinHandle::spawn(Rc::clone(&self.core), future, Some(name.into()))
+    }
+
+    /// Runs `work` on the loop's blocking pool; `looplet::spawn_blocking`
+    /// for the loop thread outside a driving call (see there, and
+    /// [`BlockingHandle`] for cancelling it).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let digest = event_loop.spawn_blocking(|_token| (1..=100_u64).sum::<u64>());
+    /// assert_eq!(event_loop.block_on(digest).unwrap(), 5050);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, T>(&self, work: F) -> BlockingHandle<T>
+    where
+        F: FnOnce(&CancelToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_on(&self.core, work, None, Location::caller())
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking) with a name for shutdown reports.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let saved = event_loop.spawn_blocking_named("save game", |_token| "slot 1");
+    /// assert_eq!(event_loop.block_on(saved).unwrap(), "slot 1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking_named<F, T>(&self, name: &str, work: F) -> BlockingHandle<T>
+    where
+        F: FnOnce(&CancelToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_on(&self.core, work, Some(name), Location::caller())
+    }
+
+    /// Cancels every blocking job and waits up to `timeout` for the running
+    /// ones to return: queued jobs are removed (their handles resolve
+    /// `Cancelled`), running ones have their tokens set. Returns what
+    /// happened, naming the jobs still running when it stopped waiting
+    /// (their threads run on: nothing can stop a thread). It never waits
+    /// longer than `timeout`. The pool stays open: jobs spawned later run
+    /// as usual. Dropping the loop does the same, with
+    /// `Builder::blocking_shutdown_timeout`, and hands the report to
+    /// `Builder::on_blocking_report`.
+    ///
+    /// It blocks the loop thread while it waits: call it when the loop has
+    /// nothing else to do (at exit, between levels).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let mut event_loop = looplet::EventLoop::new()?;
+    /// let polite = event_loop.spawn_blocking(|token| token.wait_timeout(Duration::MAX));
+    /// let stubborn = event_loop.spawn_blocking_named("stubborn", |_token| {
+    ///     std::thread::sleep(Duration::from_millis(300)) // never looks at its token
+    /// });
+    /// std::thread::sleep(Duration::from_millis(20)); // both running by now
+    /// let report = event_loop.shutdown_blocking(Duration::from_millis(50));
+    /// assert_eq!(report.still_running.len(), 1, "{report}");
+    /// assert_eq!(report.still_running[0].job.name.as_deref(), Some("stubborn"));
+    /// assert_eq!(event_loop.block_on(polite).unwrap(), true, "it heard the cancel");
+    /// # drop(stubborn);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_blocking(&mut self, timeout: Duration) -> BlockingReport {
+        self.core
+            .blocking_pool()
+            .shutdown(timeout, false, || JoinError::Cancelled)
     }
 
     /// Queues `callback` to run in the loop's next run phase, in FIFO order.
@@ -769,8 +864,7 @@ impl Drop for EventLoop {
             while let Some(message) = inbox.try_recv() {
                 match message {
                     // A panic sent back for the hook is still reported.
-                    Message::Unhandled(payload) => core
-                        .report_unhandled("remote task (its handle was dropped unread)", payload),
+                    Message::Unhandled { what, payload } => core.report_unhandled(what, payload),
                     // Dropping a Spawn message drops its completer, which
                     // resolves the RemoteHandle `LoopClosed`; a panic in the
                     // `Drop` of the user's values is reported, never raised.
@@ -782,14 +876,23 @@ impl Drop for EventLoop {
                 }
             }
         };
-        context::as_current_if_none(core, || {
+        let report = context::as_current_if_none(core, || {
             // 1. Queued submissions.
             discard_queued();
-            // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed` too).
+            // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed`
+            //    too; a dropped task's BlockingHandle cancels its job).
             core.shutdown();
-            // 3. Anything pushed meanwhile.
+            // 3. The blocking pool: cancel every job, wait a bounded time.
+            let report = core.blocking_pool().shutdown(
+                self.blocking_shutdown_timeout,
+                true,
+                || JoinError::LoopClosed,
+            );
+            // 4. Anything pushed meanwhile (a job's panic report, say).
             discard_queued();
+            report
         });
+        let _ = catch(|| (self.blocking_report_hook)(&report));
         // Then the `inbox` field is dropped, which closes the door: crossbeam
         // drops whatever slipped in since step 3, and later pushes are
         // refused and resolved by their senders.

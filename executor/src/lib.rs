@@ -14,14 +14,17 @@
 //! | L0 | `outcome.rs` | how a task ends: `JoinError`, `Payload`, the erased outcome |
 //! | L0 | `panic.rs` | catching panics; the unhandled-panic hook; `PanicPolicy` |
 //! | L0 | `metrics.rs` | the counters |
-//! | L0 | `sync.rs` | the `RemoteHandle`'s locks: std's, or loom's under `cfg(loom)` |
+//! | L0 | `sync.rs` | cross-thread locks: std's, or loom's under `cfg(loom)` |
 //! | L0 | `clock.rs` | deadlines that saturate; host timeouts in whole ms |
 //! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
 //! | L0 | `timers.rs` | the timer heap |
 //! | L0 | `yield_now.rs` | `yield_now`: step aside for one turn |
+//! | L0 | `blocking/token.rs` | `CancelToken`: how a blocking job hears "stop" |
+//! | L0 | `blocking/report.rs` | `BlockingReport`: what a pool shutdown says |
 //! | L1 | `message.rs` | what crosses the injector |
 //! | L1 | `task.rs` | a task's slab entry, its lifecycle, `TaskSlab` |
 //! | L1 | `run_to_outcome.rs` | run a future to its end, drop it, then report |
+//! | L1 | `blocking/pool.rs` | the blocking pool: threads, the FIFO queue, shutdown |
 //! | L2 | `core.rs` | the loop's state: the queues, the policy; spawn, poll, finish |
 //! | L3 | `context.rs` | "the current loop" of this thread; nested-loop detection |
 //! | L3 | `cancel.rs` | soft cancellation: `cancelled()`, `is_cancelled()` |
@@ -31,6 +34,7 @@
 //! | L3 | `group.rs` | `TaskGroup`: tasks that live and end together |
 //! | L3 | `remote_handle.rs` | `RemoteHandle`: the outcome that always arrives |
 //! | L3 | `handle.rs` | `Handle`: the loop from other threads |
+//! | L3 | `blocking/handle.rs` | `BlockingHandle`; `looplet::spawn_blocking` |
 //! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
 //! | L4 | `builder.rs` | `Builder`: a loop with other settings |
 //!
@@ -43,7 +47,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
-// Bottom-up, by layer (see the table above).
+// Bottom-up, by layer (see the table above); `blocking/` spans L0 to L3.
+mod blocking;
 mod callbacks;
 mod clock;
 mod metrics;
@@ -71,6 +76,9 @@ mod time;
 mod builder;
 mod event_loop;
 
+pub use blocking::handle::{spawn_blocking, spawn_blocking_named, BlockingHandle};
+pub use blocking::report::{BlockingReport, BlockingReportHook, JobName, StillRunning};
+pub use blocking::token::{CancelToken, Cancelled};
 pub use builder::Builder;
 pub use callback_handle::{call_at, call_later, call_soon, CallbackHandle};
 pub use cancel::{cancel_requests, cancelled, is_cancelled, until_cancelled, WhenCancelled};

@@ -1,7 +1,8 @@
 //! What other threads can send into the loop: the injector's message type.
 
-use crate::outcome::{BoxFuture, Outcome, Payload};
-use crate::panic::drop_caught;
+use crate::outcome::{panic_message, BoxFuture, Outcome, Payload};
+use crate::panic::{drop_caught, print_unhandled, UnhandledPanic};
+use looplet_injector::Injector;
 use looplet_waker::TaskId;
 use std::fmt;
 use std::future::Future;
@@ -37,9 +38,10 @@ pub(crate) enum Message {
     SpawnWith(Submission<SpawnFn>),
     /// `Handle::stop`.
     Stop,
-    /// A remote task's panic whose `RemoteHandle` was dropped unread: for
-    /// the loop's unhandled-panic hook.
-    Unhandled(Payload),
+    /// A panic nobody will read, from another thread (a remote task whose
+    /// `RemoteHandle` was dropped unread, a blocking job whose handle is
+    /// gone): for the loop's unhandled-panic hook. `what` says whose.
+    Unhandled { what: &'static str, payload: Payload },
 }
 
 /// A closure (or, in `Message::Spawn`, a boxed task) that may never run.
@@ -86,8 +88,23 @@ impl Message {
             Message::Call(call) => call.discard(),
             Message::Spawn(task) => task.discard(),
             Message::SpawnWith(make) => make.discard(),
-            Message::Unhandled(payload) => Err(payload),
+            Message::Unhandled { payload, .. } => Err(payload),
             Message::Wake(_) | Message::WakeBlockOn | Message::Stop => Ok(()),
+        }
+    }
+}
+
+/// Sends a panic nobody will read to the loop's unhandled-panic hook, from
+/// any thread. If the loop is gone there is no hook: the panic is printed
+/// the way the default hook would.
+pub(crate) fn send_unhandled(injector: &Injector<Message>, what: &'static str, payload: Payload) {
+    if let Err(refused) = injector.push(Message::Unhandled { what, payload }) {
+        if let Message::Unhandled { what, payload } = refused.0 {
+            print_unhandled(&UnhandledPanic {
+                task: &format!("{what}; its loop is gone"),
+                message: panic_message(&payload),
+                payload: &payload,
+            });
         }
     }
 }
@@ -107,7 +124,7 @@ impl fmt::Debug for Message {
             Message::Spawn(_) => f.write_str("Spawn(..)"),
             Message::SpawnWith(_) => f.write_str("SpawnWith(..)"),
             Message::Stop => f.write_str("Stop"),
-            Message::Unhandled(_) => f.write_str("Unhandled(..)"),
+            Message::Unhandled { what, .. } => write!(f, "Unhandled({what})"),
         }
     }
 }

@@ -4,10 +4,11 @@
 //! trust: that `call_soon` never makes a syscall, that a burst of
 //! `call_soon_threadsafe` against a busy loop makes almost none, that a stale
 //! waker causes no extra poll. Most are loop-thread `Cell`s in `Counters`
-//! below; three live elsewhere and are read when a snapshot is taken:
+//! below; the others live elsewhere and are read when a snapshot is taken:
 //! `local_wakes` in the ready queue (the waker crate counts them),
-//! `wake_syscalls` in the injector (producers on any thread bump it), and
-//! `tasks_alive`, which is the size of the task slab.
+//! `wake_syscalls` in the injector (producers on any thread bump it),
+//! `tasks_alive`, which is the size of the task slab, and the `blocking_`
+//! counters, which the blocking pool keeps under its lock.
 
 use std::cell::Cell;
 
@@ -59,6 +60,16 @@ pub struct Metrics {
     pub callbacks_run: u64,
     /// Timers fired.
     pub timers_fired: u64,
+    /// Jobs submitted to the blocking pool (`spawn_blocking`).
+    pub blocking_jobs: u64,
+    /// Blocking pool threads alive now (busy or idle).
+    pub blocking_threads_alive: u64,
+    /// Blocking pool threads running a job now.
+    pub blocking_threads_busy: u64,
+    /// Blocking jobs waiting for a thread now.
+    pub blocking_jobs_queued: u64,
+    /// Blocking jobs given up on while they ran (`BlockingHandle::abandon`).
+    pub blocking_jobs_abandoned: u64,
 }
 
 /// The live counters behind [`Metrics`].

@@ -20,7 +20,7 @@
 //! ```
 
 use crate::clock::deadline_after;
-use crate::message::Message;
+use crate::message::{send_unhandled, Message};
 use crate::outcome::{JoinError, Outcome, Payload};
 use crate::panic::catch;
 use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
@@ -544,15 +544,11 @@ impl<T> Drop for RemoteHandle<T> {
         let State::Done(Err(JoinError::Panicked(payload))) = unread else {
             unreachable!("matched just above");
         };
-        if let Err(refused) = self.shared.injector.push(Message::Unhandled(payload)) {
-            if let Message::Unhandled(payload) = refused.0 {
-                crate::panic::print_unhandled(&crate::panic::UnhandledPanic {
-                    task: "remote task (its handle was dropped, its loop is gone)",
-                    message: crate::outcome::panic_message(&payload),
-                    payload: &payload,
-                });
-            }
-        }
+        send_unhandled(
+            &self.shared.injector,
+            "remote task (its handle was dropped unread)",
+            payload,
+        );
     }
 }
 
@@ -730,7 +726,7 @@ mod loom_models {
             let panicked = Err(JoinError::Panicked(Box::new("boom")));
             let reported_by_loop = completer.complete(panicked).is_some();
             caller.join().unwrap();
-            let sent_back = matches!(inbox.try_recv(), Some(Message::Unhandled(_)));
+            let sent_back = matches!(inbox.try_recv(), Some(Message::Unhandled { .. }));
             assert!(
                 reported_by_loop ^ sent_back,
                 "reported by the loop: {reported_by_loop}, sent back by the handle: {sent_back}"

@@ -1,4 +1,5 @@
-//! The thread-safe primitives behind `RemoteHandle`: std's, or loom's
+//! The thread-safe primitives behind `RemoteHandle`, the blocking pool and
+//! its `CancelToken`: std's, or loom's
 //! instrumented copies of them under `cfg(loom)`, so the model checker can
 //! explore the handle's cross-thread protocol (abort against completion, a
 //! cancel or an abort against a task registering its waker, a waiter
@@ -108,6 +109,13 @@ impl Condvar {
         self.sleepers.fetch_sub(1, Relaxed);
         guard.0 = Some(inner);
         result.timed_out()
+    }
+
+    /// Wakes one waiter, if there is any. Same rule as `notify_all`.
+    pub fn notify_one(&self) {
+        if self.sleepers.load(Relaxed) > 0 {
+            self.inner.notify_one();
+        }
     }
 
     /// Wakes every waiter, if there is any. Call it after changing the

@@ -35,7 +35,6 @@ use crate::blocking::pool::{BlockingPool, PoolConfig};
 use crate::blocking::report::{BlockingReport, BlockingReportHook};
 use crate::blocking::token::CancelToken;
 use crate::builder::Builder;
-use crate::outcome::JoinError;
 use crate::callback_handle::CallbackHandle;
 use crate::clock::{deadline_after, host_timeout};
 use crate::context;
@@ -44,6 +43,7 @@ use crate::handle::Handle;
 use crate::join_handle::JoinHandle;
 use crate::message::Message;
 use crate::metrics::Metrics;
+use crate::outcome::JoinError;
 use crate::panic::catch;
 use looplet_injector::Inbox;
 use std::fmt;
@@ -345,16 +345,17 @@ impl EventLoop {
     /// # use looplet_executor as looplet;
     /// use std::time::Duration;
     /// let mut event_loop = looplet::EventLoop::new()?;
-    /// let polite = event_loop.spawn_blocking(|token| token.wait_timeout(Duration::MAX));
-    /// let stubborn = event_loop.spawn_blocking_named("stubborn", |_token| {
-    ///     std::thread::sleep(Duration::from_millis(300)) // never looks at its token
+    /// let (started, running) = std::sync::mpsc::channel();
+    /// let stubborn = event_loop.spawn_blocking_named("stubborn", move |_token| {
+    ///     started.send(()).unwrap();
+    ///     std::thread::sleep(Duration::from_millis(200)) // never looks at its token
     /// });
-    /// std::thread::sleep(Duration::from_millis(20)); // both running by now
-    /// let report = event_loop.shutdown_blocking(Duration::from_millis(50));
+    /// running.recv_timeout(Duration::from_secs(10)).unwrap();
+    /// let report = event_loop.shutdown_blocking(Duration::from_millis(20));
     /// assert_eq!(report.still_running.len(), 1, "{report}");
     /// assert_eq!(report.still_running[0].job.name.as_deref(), Some("stubborn"));
-    /// assert_eq!(event_loop.block_on(polite).unwrap(), true, "it heard the cancel");
-    /// # drop(stubborn);
+    /// // Its handle still gets what it returns, once it does:
+    /// assert!(event_loop.block_on(stubborn).is_ok());
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown_blocking(&mut self, timeout: Duration) -> BlockingReport {
@@ -883,11 +884,11 @@ impl Drop for EventLoop {
             //    too; a dropped task's BlockingHandle cancels its job).
             core.shutdown();
             // 3. The blocking pool: cancel every job, wait a bounded time.
-            let report = core.blocking_pool().shutdown(
-                self.blocking_shutdown_timeout,
-                true,
-                || JoinError::LoopClosed,
-            );
+            let report =
+                core.blocking_pool()
+                    .shutdown(self.blocking_shutdown_timeout, true, || {
+                        JoinError::LoopClosed
+                    });
             // 4. Anything pushed meanwhile (a job's panic report, say).
             discard_queued();
             report

@@ -41,7 +41,10 @@ pub(crate) enum Message {
     /// A panic nobody will read, from another thread (a remote task whose
     /// `RemoteHandle` was dropped unread, a blocking job whose handle is
     /// gone): for the loop's unhandled-panic hook. `what` says whose.
-    Unhandled { what: &'static str, payload: Payload },
+    Unhandled {
+        what: &'static str,
+        payload: Payload,
+    },
 }
 
 /// A closure (or, in `Message::Spawn`, a boxed task) that may never run.

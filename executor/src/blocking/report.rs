@@ -14,17 +14,11 @@ use std::time::Duration;
 ///
 /// ```
 /// # use looplet_executor as looplet;
-/// use std::time::Duration;
-/// let mut event_loop = looplet::EventLoop::new()?;
-/// let job = event_loop.spawn_blocking_named("indexer", |token| {
-///     token.wait_timeout(Duration::MAX); // ignores nothing, but takes its time
-/// });
-/// event_loop.run_until_stalled();
-/// std::thread::sleep(Duration::from_millis(20)); // let a pool thread pick it up
-/// drop(job); // cancels it…
-/// let report = event_loop.shutdown_blocking(Duration::from_secs(5)); // …and waits for it
-/// assert!(report.still_running.is_empty(), "{report}");
-/// # Ok::<(), std::io::Error>(())
+/// use std::panic::Location;
+/// let named = looplet::JobName { name: Some("indexer".into()), spawned_at: Location::caller() };
+/// assert!(named.to_string().starts_with("indexer (spawned at "));
+/// let unnamed = looplet::JobName { name: None, ..named };
+/// assert!(unnamed.to_string().starts_with("blocking job spawned at "));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobName {
@@ -104,7 +98,11 @@ impl fmt::Display for BlockingReport {
             self.still_running.len()
         )?;
         for job in &self.still_running {
-            write!(f, "\n  still running after {:?}: {}", job.running_for, job.job)?;
+            write!(
+                f,
+                "\n  still running ({:?} since it started): {}",
+                job.running_for, job.job
+            )?;
         }
         Ok(())
     }
@@ -119,8 +117,9 @@ pub type BlockingReportHook = Box<dyn Fn(&BlockingReport)>;
 pub(crate) fn print_still_running(report: &BlockingReport) {
     for job in &report.still_running {
         eprintln!(
-            "looplet: {} was still running {:?} after it was cancelled at the loop's drop; \
-             its thread runs on and its result will be dropped",
+            "looplet: {} was still running ({:?} since it started) when the loop was \
+             dropped, although it was cancelled; its thread runs on and its result \
+             will be dropped",
             job.job, job.running_for
         );
     }

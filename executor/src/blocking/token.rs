@@ -209,9 +209,7 @@ impl CancelToken {
             if Instant::now() >= deadline {
                 return false;
             }
-            self.state
-                .cancelled_signal
-                .wait_until(&mut guard, deadline);
+            self.state.cancelled_signal.wait_until(&mut guard, deadline);
         }
     }
 }

@@ -17,7 +17,7 @@ fn main() -> std::io::Result<()> {
     stop_4_remote_always_completes()?;
     stop_5_join_errors_are_values()?;
     stop_6_cancel_and_wait()?;
-    println!("\nStill to come (later issues): spawn_blocking with a CancelToken (pitfall P3).");
+    stop_7_blocking_work_that_can_be_told_to_stop()?;
     println!("\nHow fast, against tokio and the peers: `cargo run --release -p looplet-bench`");
     println!("prints the table (about two minutes); the last run is in docs/08-benchmarks.md.");
     println!("\nNext: read README.md, then docs/01-architecture.md.");
@@ -291,6 +291,7 @@ fn stop_5_join_errors_are_values() -> std::io::Result<()> {
         event_loop.metrics().panics,
         event_loop.metrics().tasks_alive
     );
+    println!();
     Ok(())
 }
 
@@ -337,6 +338,75 @@ fn stop_6_cancel_and_wait() -> std::io::Result<()> {
     for step in steps.borrow().iter() {
         println!("  {step}");
     }
-    println!("  (the waiter's own cancellation would be its own: is_cancelled() in the waiter)");
+    println!("  (the waiter's own cancellation would be its own: is_cancelled() in the waiter)\n");
+    Ok(())
+}
+
+/// Pitfall P3: blocking work on the pool, told to stop through its token.
+fn stop_7_blocking_work_that_can_be_told_to_stop() -> std::io::Result<()> {
+    header("7. Blocking work that can be told to stop (pitfall P3)");
+    println!("  asyncio: cancelling a task that awaits to_thread(f) cancels the task, but");
+    println!("  the thread runs on: nothing can kill it, nothing tells f to stop, and at");
+    println!("  exit asyncio.run waits for it. looplet: spawn_blocking hands every job a");
+    println!("  CancelToken; a job sleeps in token.wait_timeout, which a cancel ends at once;");
+    println!("  a shutdown waits a bounded time, then names the jobs still running.\n");
+    let mut event_loop = EventLoop::new()?;
+    let quick = event_loop.spawn_blocking(|_token| (1..=1000_u64).sum::<u64>());
+    println!(
+        "  a quick job, (1..=1000).sum() on a pool thread → {:?}",
+        event_loop.block_on(quick)
+    );
+
+    let (started, job_started) = mpsc::channel();
+    let (returned, job_returned) = mpsc::channel();
+    let task = event_loop.spawn(async move {
+        looplet::spawn_blocking(move |token| {
+            started.send(()).unwrap();
+            while !token.wait_timeout(Duration::from_secs(1)) {} // poll a device, pause 1 s…
+            returned.send(Instant::now()).unwrap();
+            "stopped when told"
+        })
+        .await
+    });
+    event_loop.run_until_stalled(); // the task submits its job…
+    job_started.recv_timeout(Duration::from_secs(5)).unwrap(); // …and a pool thread runs it
+    let cancelled_at = Instant::now();
+    task.cancel(); // soft-cancel the *task*; its await on the BlockingHandle passes it on
+    let outcome = event_loop.block_on(task).expect("the task ends by itself");
+    let returned_at = job_returned.recv_timeout(Duration::from_secs(5)).unwrap();
+    println!(
+        "  an endless job, while !token.wait_timeout(1 s) {{}}, awaited by a task; task.cancel():"
+    );
+    println!(
+        "    the job's thread returned {} µs after the cancel (not up to 1 s later)",
+        returned_at
+            .saturating_duration_since(cancelled_at)
+            .as_micros()
+    );
+    println!("    and the task returned the job's own value: {outcome:?}");
+
+    // One pool thread: a job that never looks at its token, and one queued behind it.
+    let mut event_loop = EventLoop::builder().blocking_threads(1).build()?;
+    let (started, job_started) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let stubborn = event_loop.spawn_blocking_named("stubborn", move |_token| {
+        started.send(()).unwrap();
+        let _ = released.recv(); // a blocking read that knows nothing of tokens
+        "done at last"
+    });
+    let queued = event_loop.spawn_blocking_named("queued", |_token| "never runs");
+    job_started.recv_timeout(Duration::from_secs(5)).unwrap();
+    let report = event_loop.shutdown_blocking(Duration::from_millis(50));
+    println!("  a job that ignores its token, one queued behind it (one pool thread);");
+    println!("  shutdown_blocking(50 ms) cancels both, waits 50 ms, and reports:");
+    for line in report.to_string().lines() {
+        println!("    {line}");
+    }
+    release.send(()).unwrap(); // what the stubborn job was waiting for arrives
+    println!(
+        "  the queued job → {:?}; the stubborn one ran on, and when released → {:?}",
+        event_loop.block_on(queued),
+        event_loop.block_on(stubborn)
+    );
     Ok(())
 }

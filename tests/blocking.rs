@@ -872,3 +872,33 @@ fn abandoning_a_job_that_never_started_is_not_counted_as_abandoned() {
     release.send(()).unwrap();
     drop(first);
 }
+
+#[test]
+fn a_handle_moved_to_a_task_of_another_loop_is_not_cancelled_by_that_tasks_earlier_request() {
+    // Task ids are per loop: the first task of two loops has the same id.
+    // What loop B's task was asked before it got the handle is not the job's.
+    let mut loop_a = EventLoop::new().unwrap();
+    let (started, running) = mpsc::channel();
+    let (returned, job_returned) = mpsc::channel();
+    let maker = loop_a.spawn(async move { looplet::spawn_blocking(endless(started, returned)) });
+    let handle = block_on_bounded(&mut loop_a, maker).unwrap();
+    running.recv_timeout(BOUND).unwrap();
+
+    let mut loop_b = EventLoop::new().unwrap();
+    let slot = std::rc::Rc::new(std::cell::RefCell::new(Some(handle)));
+    let inbox = std::rc::Rc::clone(&slot);
+    let task = loop_b.spawn(async move {
+        looplet::cancelled().await; // asked once, before it got the handle
+        let mut handle = inbox.borrow_mut().take().unwrap();
+        let _ = futures::poll!(&mut handle); // its first poll by this task
+        handle.is_cancelled()
+    });
+    task.cancel();
+    assert!(
+        !block_on_bounded(&mut loop_b, task).unwrap(),
+        "the job kept running"
+    );
+    job_returned
+        .recv_timeout(BOUND)
+        .expect("dropping the handle with the task cancelled it");
+}

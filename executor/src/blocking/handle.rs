@@ -193,11 +193,12 @@ pub struct BlockingHandle<T> {
     pool: BlockingPool,
     /// `None` if the pool refused the job (the loop is closed).
     id: Option<JobId>,
-    /// The task that awaits this handle and how many cancel requests it had
-    /// already (when the handle was made, or first polled by that task):
-    /// only a request made *after* that reaches the job, so a job spawned
-    /// by a task's cleanup, after its cancellation, is not cancelled by it.
-    awaiter_seen: Option<(TaskId, u32)>,
+    /// The task that awaits this handle (its loop's id and its own: task
+    /// ids are per loop) and how many cancel requests it had already (when
+    /// the handle was made, or first polled by that task): only a request
+    /// made *after* that reaches the job, so a job spawned by a task's
+    /// cleanup, after its cancellation, is not cancelled by it.
+    awaiter_seen: Option<(u64, TaskId, u32)>,
 }
 
 impl<T: Send + 'static> BlockingHandle<T> {
@@ -233,7 +234,7 @@ impl<T: Send + 'static> BlockingHandle<T> {
             id,
             awaiter_seen: core
                 .polling()
-                .map(|task| (task, core.cancel_requests(task))),
+                .map(|task| (core.loop_id(), task, core.cancel_requests(task))),
         }
     }
 }
@@ -392,14 +393,15 @@ impl<T> BlockingHandle<T> {
             return;
         };
         let requests = core.cancel_requests(task);
+        let awaiter = (core.loop_id(), task);
         match self.awaiter_seen {
-            Some((seen_task, seen)) if seen_task == task => {
+            Some((loop_id, seen_task, seen)) if (loop_id, seen_task) == awaiter => {
                 if requests > seen {
                     self.cancel();
                 }
             }
             // First poll by this task: what it was asked before is not ours.
-            _ => self.awaiter_seen = Some((task, requests)),
+            _ => self.awaiter_seen = Some((awaiter.0, awaiter.1, requests)),
         }
     }
 }

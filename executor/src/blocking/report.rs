@@ -100,7 +100,7 @@ impl fmt::Display for BlockingReport {
         for job in &self.still_running {
             write!(
                 f,
-                "\n  still running ({:?} since it started): {}",
+                "\n  still running ({:.1?} since it started): {}",
                 job.running_for, job.job
             )?;
         }
@@ -117,7 +117,7 @@ pub type BlockingReportHook = Box<dyn Fn(&BlockingReport)>;
 pub(crate) fn print_still_running(report: &BlockingReport) {
     for job in &report.still_running {
         eprintln!(
-            "looplet: {} was still running ({:?} since it started) when the loop was \
+            "looplet: {} was still running ({:.1?} since it started) when the loop was \
              dropped, although it was cancelled; its thread runs on and its result \
              will be dropped",
             job.job, job.running_for

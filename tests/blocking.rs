@@ -880,8 +880,10 @@ fn a_handle_moved_to_a_task_of_another_loop_is_not_cancelled_by_that_tasks_earli
     let mut loop_a = EventLoop::new().unwrap();
     let (started, running) = mpsc::channel();
     let (returned, job_returned) = mpsc::channel();
-    let maker = loop_a.spawn(async move { looplet::spawn_blocking(endless(started, returned)) });
-    let handle = block_on_bounded(&mut loop_a, maker).unwrap();
+    // (Wrapped in an Option: the task returns the handle, it does not await it.)
+    let maker =
+        loop_a.spawn(async move { Some(looplet::spawn_blocking(endless(started, returned))) });
+    let handle = block_on_bounded(&mut loop_a, maker).unwrap().unwrap();
     running.recv_timeout(BOUND).unwrap();
 
     let mut loop_b = EventLoop::new().unwrap();

@@ -1,6 +1,7 @@
 //! Configuring a loop: `EventLoop::builder()…build()`.
 
 use crate::blocking::report::{print_still_running, BlockingReport, BlockingReportHook};
+use crate::clock::Clock;
 use crate::event_loop::EventLoop;
 use crate::panic::{print_unhandled, PanicHook, PanicPolicy, UnhandledPanic};
 use std::fmt;
@@ -30,6 +31,7 @@ pub struct Builder {
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) blocking_shutdown_timeout: Duration,
     pub(crate) blocking_report_hook: BlockingReportHook,
+    pub(crate) clock: Clock,
 }
 
 impl Default for Builder {
@@ -43,6 +45,7 @@ impl Default for Builder {
             blocking_keep_alive: Builder::DEFAULT_BLOCKING_KEEP_ALIVE,
             blocking_shutdown_timeout: Builder::DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT,
             blocking_report_hook: Box::new(print_still_running),
+            clock: Clock::system(),
         }
     }
 }
@@ -227,6 +230,25 @@ impl Builder {
         self
     }
 
+    /// The clock the loop's timers follow (the system's unless set). A
+    /// [`Clock::manual`] one moves only when advanced: deterministic timers
+    /// for tests and frame-locked games (see [`Clock`]).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let clock = looplet::Clock::manual();
+    /// let mut event_loop = looplet::EventLoop::builder().clock(clock.clone()).build()?;
+    /// let deadline = clock.now() + Duration::from_secs(5);
+    /// event_loop.call_later(Duration::from_secs(5), || ());
+    /// assert_eq!(event_loop.next_deadline(), Some(deadline), "in the clock's time");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Creates the loop (opens its `epoll` and `eventfd`).
     ///
     /// ```
@@ -249,6 +271,7 @@ impl fmt::Debug for Builder {
             .field("blocking_threads", &self.blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("blocking_shutdown_timeout", &self.blocking_shutdown_timeout)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }

@@ -19,6 +19,7 @@
 
 use crate::blocking::pool::BlockingPool;
 use crate::callbacks::{CallbackKey, Callbacks, LocalCallback};
+use crate::clock::Clock;
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::outcome::{panic_message, BoxFuture, JoinError, Outcome, Payload};
@@ -63,6 +64,8 @@ pub(crate) struct Core {
     /// The loop's blocking pool (thread-safe itself; shared with every
     /// `BlockingHandle`).
     blocking: BlockingPool,
+    /// What "now" means to the loop's timers (see `clock.rs`).
+    clock: Clock,
 }
 
 /// What [`Core::poll_join`] found.
@@ -80,6 +83,7 @@ impl Core {
         panic_policy: PanicPolicy,
         panic_hook: PanicHook,
         blocking: BlockingPool,
+        clock: Clock,
     ) -> Self {
         Core {
             loop_id,
@@ -96,6 +100,7 @@ impl Core {
             panic_policy,
             panic_hook,
             blocking,
+            clock,
         }
     }
 
@@ -126,9 +131,14 @@ impl Core {
         &self.blocking
     }
 
-    /// The loop's clock. One place, so that a manual clock can replace it.
+    /// Now, by the loop's clock: what every timer of the loop reads.
+    #[inline]
     pub fn now(&self) -> Instant {
-        Instant::now()
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     // ----- tasks ----------------------------------------------------------
@@ -489,6 +499,8 @@ impl Core {
                 self.adopt_detached(future);
             }
             Message::Stop => self.request_stop(),
+            // The turn fires the timers it made due right after the drain.
+            Message::ClockAdvanced => {}
             Message::Unhandled { what, payload } => self.report_unhandled(what, payload),
         }
     }

@@ -36,6 +36,7 @@ use crate::blocking::report::{BlockingReport, BlockingReportHook};
 use crate::blocking::token::CancelToken;
 use crate::builder::Builder;
 use crate::callback_handle::CallbackHandle;
+use crate::clock::Clock;
 use crate::clock::{deadline_after, host_timeout};
 use crate::context;
 use crate::core::Core;
@@ -223,12 +224,20 @@ impl EventLoop {
             keep_alive: builder.blocking_keep_alive,
             thread_name: format!("{}-blocking", builder.name.as_deref().unwrap_or("looplet")),
         });
+        // A manual clock's `advance` wakes this loop, from any thread.
+        let advanced = Arc::downgrade(&injector);
+        builder.clock.on_advance(move || {
+            if let Some(injector) = advanced.upgrade() {
+                let _ = injector.push(Message::ClockAdvanced);
+            }
+        });
         let core = Core::new(
             loop_id,
             injector,
             builder.panic_policy,
             builder.panic_hook,
             blocking,
+            builder.clock,
         );
         // A loop that is not running counts as asleep: a submission made
         // before the first run/turn must wake whoever will drive it.
@@ -440,6 +449,18 @@ impl EventLoop {
     /// ```
     pub fn stop(&self) {
         self.core.request_stop();
+    }
+
+    /// The clock the loop's timers follow (see [`Builder::clock`]).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// assert!(!event_loop.clock().is_manual(), "the system clock by default");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn clock(&self) -> Clock {
+        self.core.clock().clone()
     }
 
     /// The loop's counters.
@@ -786,6 +807,14 @@ impl EventLoop {
         }
     }
 
+    /// Auto-advance may jump only when the loop has nothing to wait for
+    /// but timers: no message pending, no blocking job running or queued
+    /// (its result is real time away).
+    fn may_jump_the_clock(&self) -> bool {
+        let pool = self.core.blocking_pool().stats();
+        self.inbox.is_empty() && pool.threads_busy == 0 && pool.jobs_queued == 0
+    }
+
     /// Step 1: moves up to [`MAX_MESSAGES_PER_TURN`] messages from other threads
     /// onto the local queues. Returns whether it took any.
     #[inline]
@@ -814,10 +843,22 @@ impl EventLoop {
 
     /// Step 3: sleeps in `epoll_wait` until woken, the next timer, or `max_wait`.
     fn sleep(&mut self, max_wait: Option<Duration>) {
-        let until_timer = self
-            .core
-            .next_timer()
-            .map(|deadline| deadline.saturating_duration_since(self.core.now()));
+        let clock = self.core.clock();
+        let until_timer = if clock.is_manual() {
+            if clock.is_auto_advancing() && self.may_jump_the_clock() {
+                let jumped = self.core.next_timer().is_some_and(|at| clock.jump_to(at));
+                if jumped {
+                    return; // the caller fires what is due now
+                }
+            }
+            // Manual time does not pass while the loop sleeps: only a
+            // wake (an `advance` is one) can make a timer due.
+            None
+        } else {
+            self.core
+                .next_timer()
+                .map(|deadline| deadline.saturating_duration_since(self.core.now()))
+        };
         let timeout = match (max_wait, until_timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

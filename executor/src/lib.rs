@@ -15,7 +15,7 @@
 //! | L0 | `panic.rs` | catching panics; the unhandled-panic hook; `PanicPolicy` |
 //! | L0 | `metrics.rs` | the counters |
 //! | L0 | `sync.rs` | cross-thread locks: std's, or loom's under `cfg(loom)` |
-//! | L0 | `clock.rs` | deadlines that saturate; host timeouts in whole ms |
+//! | L0 | `clock.rs` | `Clock` (system or manual); deadlines that saturate; host timeouts |
 //! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
 //! | L0 | `timers.rs` | the timer heap |
 //! | L0 | `yield_now.rs` | `yield_now`: step aside for one turn |
@@ -82,6 +82,7 @@ pub use blocking::token::{CancelToken, Cancelled};
 pub use builder::Builder;
 pub use callback_handle::{call_at, call_later, call_soon, CallbackHandle};
 pub use cancel::{cancel_requests, cancelled, is_cancelled, until_cancelled, WhenCancelled};
+pub use clock::Clock;
 pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
 pub use group::{GroupError, GroupSpawner, TaskGroup};
 pub use handle::{Closed, Handle};

@@ -38,6 +38,8 @@ pub(crate) enum Message {
     SpawnWith(Submission<SpawnFn>),
     /// `Handle::stop`.
     Stop,
+    /// A manual clock the loop runs on was advanced: look at the timers.
+    ClockAdvanced,
     /// A panic nobody will read, from another thread (a remote task whose
     /// `RemoteHandle` was dropped unread, a blocking job whose handle is
     /// gone): for the loop's unhandled-panic hook. `what` says whose.
@@ -92,7 +94,9 @@ impl Message {
             Message::Spawn(task) => task.discard(),
             Message::SpawnWith(make) => make.discard(),
             Message::Unhandled { payload, .. } => Err(payload),
-            Message::Wake(_) | Message::WakeBlockOn | Message::Stop => Ok(()),
+            Message::Wake(_) | Message::WakeBlockOn | Message::Stop | Message::ClockAdvanced => {
+                Ok(())
+            }
         }
     }
 }
@@ -127,6 +131,7 @@ impl fmt::Debug for Message {
             Message::Spawn(_) => f.write_str("Spawn(..)"),
             Message::SpawnWith(_) => f.write_str("SpawnWith(..)"),
             Message::Stop => f.write_str("Stop"),
+            Message::ClockAdvanced => f.write_str("ClockAdvanced"),
             Message::Unhandled { what, .. } => write!(f, "Unhandled({what})"),
         }
     }

@@ -21,7 +21,10 @@ fn now() -> Instant {
 }
 
 /// Completes after `duration`. Must be polled inside a loop.
-/// `Duration::MAX` sleeps forever (until dropped).
+/// `Duration::MAX` sleeps forever (until dropped). The duration counts from
+/// now by the current loop's clock, or, for a sleep made outside any loop
+/// (before `block_on`, say), from its first poll by the clock of the loop
+/// that polls it: so it means the same on a manual clock.
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -33,7 +36,14 @@ fn now() -> Instant {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(deadline_after(now(), duration))
+    match context::try_current() {
+        Some(core) => sleep_until(deadline_after(core.now(), duration)),
+        None => Sleep {
+            deadline: Instant::now(), // an estimate until the first poll
+            starts_at_first_poll: Some(duration),
+            timer: None,
+        },
+    }
 }
 
 /// Completes at `deadline`. Must be polled inside a loop.
@@ -50,6 +60,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
+        starts_at_first_poll: None,
         timer: None,
     }
 }
@@ -74,12 +85,16 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
+    /// A `sleep(duration)` made outside a loop: the deadline is counted
+    /// from the first poll, by the polling loop's clock.
+    starts_at_first_poll: Option<Duration>,
     /// The registered timer, once polled: which loop, which timer.
     timer: Option<(u64, TimerKey)>,
 }
 
 impl Sleep {
-    /// When this sleep completes.
+    /// When this sleep completes (for a `sleep` made outside a loop and not
+    /// polled yet: counted from now, as if it were polled now).
     ///
     /// ```
     /// # use looplet_executor as looplet;
@@ -88,7 +103,10 @@ impl Sleep {
     /// assert!(sleep.deadline() > Instant::now());
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.starts_at_first_poll {
+            Some(duration) => deadline_after(now(), duration),
+            None => self.deadline,
+        }
     }
 
     /// Moves the deadline (the timer is re-registered at the next poll).
@@ -105,6 +123,7 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel_timer();
         self.deadline = deadline;
+        self.starts_at_first_poll = None;
     }
 
     fn cancel_timer(&mut self) {
@@ -129,6 +148,9 @@ impl Future for Sleep {
             "a Sleep (and a timeout) must be awaited by a task of a running loop: \
              inside EventLoop::block_on, EventLoop::spawn or looplet::spawn",
         );
+        if let Some(duration) = self.starts_at_first_poll.take() {
+            self.deadline = deadline_after(core.now(), duration);
+        }
         if core.now() >= self.deadline {
             self.cancel_timer();
             return Poll::Ready(());
@@ -156,7 +178,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("registered", &self.timer.is_some())
             .finish()
     }

@@ -3,6 +3,7 @@
 use crate::blocking::report::{print_still_running, BlockingReport, BlockingReportHook};
 use crate::clock::Clock;
 use crate::event_loop::EventLoop;
+use crate::introspection::{print_slow_poll, SlowPoll, SlowPollHook};
 use crate::panic::{print_unhandled, PanicHook, PanicPolicy, UnhandledPanic};
 use std::fmt;
 use std::io;
@@ -32,6 +33,9 @@ pub struct Builder {
     pub(crate) blocking_shutdown_timeout: Duration,
     pub(crate) blocking_report_hook: BlockingReportHook,
     pub(crate) clock: Clock,
+    pub(crate) slow_poll_threshold: Option<Duration>,
+    pub(crate) slow_poll_hook: SlowPollHook,
+    pub(crate) track_tasks: bool,
 }
 
 impl Default for Builder {
@@ -46,6 +50,9 @@ impl Default for Builder {
             blocking_shutdown_timeout: Builder::DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT,
             blocking_report_hook: Box::new(print_still_running),
             clock: Clock::system(),
+            slow_poll_threshold: None,
+            slow_poll_hook: Box::new(print_slow_poll),
+            track_tasks: false,
         }
     }
 }
@@ -249,6 +256,63 @@ impl Builder {
         self
     }
 
+    /// Times every task poll and reports each one that takes `threshold` or
+    /// longer to the [`on_slow_poll`](Self::on_slow_poll) hook (default: one
+    /// stderr line), counted in `Metrics::slow_polls`: jank detection, the
+    /// task named with its spawn site. Off by default (then no poll is
+    /// timed).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let event_loop = looplet::EventLoop::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(4)) // a quarter of a 60 Hz frame
+    ///     .build()?;
+    /// # drop(event_loop);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Called on the loop thread, right after the poll, for each poll at or
+    /// over [`slow_poll_threshold`](Self::slow_poll_threshold) (see
+    /// [`SlowPoll`] for an example).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let event_loop = looplet::EventLoop::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(4))
+    ///     .on_slow_poll(|slow| eprintln!("jank: {slow}"))
+    ///     .build()?;
+    /// # drop(event_loop);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_slow_poll(mut self, hook: impl Fn(&SlowPoll<'_>) + 'static) -> Self {
+        self.slow_poll_hook = Box::new(hook);
+        self
+    }
+
+    /// Keeps, per task, its poll count, the time of its last poll and its
+    /// spawn site, for [`EventLoop::tasks`]. Off by default: it costs a
+    /// clock read and a table update per poll.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let mut event_loop = looplet::EventLoop::builder().track_tasks(true).build()?;
+    /// let task = event_loop.spawn(async { looplet::yield_now().await });
+    /// event_loop.run_until_stalled();
+    /// assert!(task.is_finished());
+    /// assert_eq!(event_loop.tasks()[0].polls, 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn track_tasks(mut self, on: bool) -> Self {
+        self.track_tasks = on;
+        self
+    }
+
     /// Creates the loop (opens its `epoll` and `eventfd`).
     ///
     /// ```
@@ -272,6 +336,8 @@ impl fmt::Debug for Builder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("blocking_shutdown_timeout", &self.blocking_shutdown_timeout)
             .field("clock", &self.clock)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("track_tasks", &self.track_tasks)
             .finish_non_exhaustive()
     }
 }

@@ -20,6 +20,7 @@
 use crate::blocking::pool::BlockingPool;
 use crate::callbacks::{CallbackKey, Callbacks, LocalCallback};
 use crate::clock::Clock;
+use crate::introspection::{SlowPoll, SlowPollHook, TaskInfo};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::outcome::{panic_message, BoxFuture, JoinError, Outcome, Payload};
@@ -29,11 +30,12 @@ use crate::timers::{Expiry, TimerKey, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
 use std::cell::{Cell, RefCell};
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What `Core::polling` holds between task polls: generation 0 names no
 /// task (`TaskSlab` starts at 1).
@@ -66,6 +68,26 @@ pub(crate) struct Core {
     blocking: BlockingPool,
     /// What "now" means to the loop's timers (see `clock.rs`).
     clock: Clock,
+    /// Tasks are tracked and polls timed (`track_tasks` or a slow-poll
+    /// threshold): the one test the poll path makes when both are off.
+    time_polls: bool,
+    slow_poll: Option<SlowPollWatch>,
+}
+
+/// The settings a `Core` is made with (from the `Builder`).
+pub(crate) struct CoreSettings {
+    pub panic_policy: PanicPolicy,
+    pub panic_hook: PanicHook,
+    pub blocking: BlockingPool,
+    pub clock: Clock,
+    pub slow_poll: Option<SlowPollWatch>,
+    pub track_tasks: bool,
+}
+
+/// `Builder::slow_poll_threshold` and its hook.
+pub(crate) struct SlowPollWatch {
+    pub threshold: Duration,
+    pub hook: SlowPollHook,
 }
 
 /// What [`Core::poll_join`] found.
@@ -77,15 +99,18 @@ pub(crate) enum JoinPoll {
 }
 
 impl Core {
-    pub fn new(
-        loop_id: u64,
-        injector: Arc<Injector<Message>>,
-        panic_policy: PanicPolicy,
-        panic_hook: PanicHook,
-        blocking: BlockingPool,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(loop_id: u64, injector: Arc<Injector<Message>>, settings: CoreSettings) -> Self {
+        let CoreSettings {
+            panic_policy,
+            panic_hook,
+            blocking,
+            clock,
+            slow_poll,
+            track_tasks,
+        } = settings;
         Core {
+            time_polls: track_tasks || slow_poll.is_some(),
+            slow_poll,
             loop_id,
             loop_thread: std::thread::current().id(),
             injector,
@@ -144,15 +169,28 @@ impl Core {
     // ----- tasks ----------------------------------------------------------
 
     /// Adds a task whose outcome a `JoinHandle` will collect (E1).
-    pub fn add_joined_task(&self, future: BoxFuture, name: Option<Box<str>>) -> TaskId {
-        self.add_task(future, name, JoinInterest::Handle(None))
+    pub fn add_joined_task(
+        &self,
+        future: BoxFuture,
+        name: Option<Box<str>>,
+        spawned_at: &'static Location<'static>,
+    ) -> TaskId {
+        let id = self.add_task(future, name, JoinInterest::Handle(None));
+        if self.time_polls {
+            self.tasks.borrow_mut().track(id, Some(spawned_at));
+        }
+        id
     }
 
     /// Adds a task nobody joins: a remote task, boxed by `Handle::spawn` on
     /// its own thread or by `spawn_with`'s closure here. It reports through
     /// its own completer; the loop only drops it when it finishes.
     pub fn adopt_detached(&self, future: BoxFuture) -> TaskId {
-        self.add_task(future, None, JoinInterest::Detached)
+        let id = self.add_task(future, None, JoinInterest::Detached);
+        if self.time_polls {
+            self.tasks.borrow_mut().track(id, None);
+        }
+        id
     }
 
     #[inline]
@@ -186,8 +224,12 @@ impl Core {
         // Task polls do not nest (a task cannot poll another task of its
         // loop), so the task being polled is a plain cell.
         self.polling.set(id);
+        let started = self.time_polls.then(Instant::now);
         let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
         self.polling.set(NOT_POLLING);
+        if let Some(started) = started {
+            self.note_poll(id, started);
+        }
 
         let mut tasks = self.tasks.borrow_mut();
         let task = tasks
@@ -228,6 +270,37 @@ impl Core {
             }
         }
         true
+    }
+
+    /// Records a timed poll of task `id` (tracking is on) and reports it if
+    /// it was slow. The task is still in the slab (`Polling`), so its record
+    /// and name are there.
+    fn note_poll(&self, id: TaskId, started: Instant) {
+        let ended = Instant::now();
+        let record = self.tasks.borrow_mut().note_poll(id, ended);
+        let Some(watch) = &self.slow_poll else {
+            return;
+        };
+        let duration = ended.saturating_duration_since(started);
+        if duration < watch.threshold {
+            return;
+        }
+        bump(&self.counters.slow_polls);
+        let label = self.label(id);
+        let report = SlowPoll {
+            task: &label,
+            id,
+            duration,
+            spawned_at: record.and_then(|r| r.spawned_at),
+        };
+        if let Err(payload) = catch(|| (watch.hook)(&report)) {
+            self.report_unhandled("the slow-poll hook", payload);
+        }
+    }
+
+    /// Every task in the slab (`EventLoop::tasks`).
+    pub fn task_infos(&self) -> Vec<TaskInfo> {
+        self.tasks.borrow().infos(Instant::now())
     }
 
     /// Hard cancel: drops the task's future now (E6), or right after the
@@ -715,6 +788,7 @@ impl Core {
             panics: c.panics.get(),
             callbacks_run: c.callbacks_run.get(),
             timers_fired: c.timers_fired.get(),
+            slow_polls: c.slow_polls.get(),
             blocking_jobs: blocking.jobs_submitted,
             blocking_threads_alive: blocking.threads_alive,
             blocking_threads_busy: blocking.threads_busy,

@@ -39,8 +39,9 @@ use crate::callback_handle::CallbackHandle;
 use crate::clock::Clock;
 use crate::clock::{deadline_after, host_timeout};
 use crate::context;
-use crate::core::Core;
+use crate::core::{Core, CoreSettings, SlowPollWatch};
 use crate::handle::Handle;
+use crate::introspection::TaskInfo;
 use crate::join_handle::JoinHandle;
 use crate::message::Message;
 use crate::metrics::Metrics;
@@ -231,14 +232,19 @@ impl EventLoop {
                 let _ = injector.push(Message::ClockAdvanced);
             }
         });
-        let core = Core::new(
-            loop_id,
-            injector,
-            builder.panic_policy,
-            builder.panic_hook,
+        let slow_poll = builder.slow_poll_threshold.map(|threshold| SlowPollWatch {
+            threshold,
+            hook: builder.slow_poll_hook,
+        });
+        let settings = CoreSettings {
+            panic_policy: builder.panic_policy,
+            panic_hook: builder.panic_hook,
             blocking,
-            builder.clock,
-        );
+            clock: builder.clock,
+            slow_poll,
+            track_tasks: builder.track_tasks,
+        };
+        let core = Core::new(loop_id, injector, settings);
         // A loop that is not running counts as asleep: a submission made
         // before the first run/turn must wake whoever will drive it.
         inbox.return_to_host(false);
@@ -280,6 +286,7 @@ impl EventLoop {
     /// assert_eq!(event_loop.block_on(task).unwrap(), 42);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         JoinHandle::spawn(Rc::clone(&self.core), future, None)
     }
@@ -295,6 +302,7 @@ impl EventLoop {
     /// // A panic nobody awaits is reported with the name: "looplet: loader panicked …".
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_named<F: Future + 'static>(&self, name: &str, future: F) -> JoinHandle<F::Output> {
         JoinHandle::spawn(Rc::clone(&self.core), future, Some(name.into()))
     }
@@ -449,6 +457,29 @@ impl EventLoop {
     /// ```
     pub fn stop(&self) {
         self.core.request_stop();
+    }
+
+    /// The loop's tasks, for a debug overlay: id, name, state, and, with
+    /// `Builder::track_tasks(true)`, polls, time since the last poll and
+    /// spawn site (without it those read 0 and `None`: tracking costs a
+    /// little per poll, so it is opt-in).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use looplet::TaskState;
+    /// let mut event_loop = looplet::EventLoop::builder().track_tasks(true).build()?;
+    /// let idle = event_loop.spawn_named("idle", std::future::pending::<()>());
+    /// event_loop.run_until_stalled();
+    /// let tasks = event_loop.tasks();
+    /// assert_eq!(tasks.len(), 1);
+    /// assert_eq!(tasks[0].name.as_deref(), Some("idle"));
+    /// assert_eq!((tasks[0].state, tasks[0].polls), (TaskState::Waiting, 1));
+    /// assert!(tasks[0].spawned_at.is_some());
+    /// # drop(idle);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.core.task_infos()
     }
 
     /// The clock the loop's timers follow (see [`Builder::clock`]).

@@ -358,6 +358,7 @@ impl<T: 'static> GroupSpawner<T> {
     /// Spawns `future` into the group, on the loop of its other children.
     /// Returns false, and drops `future`, if the group is gone (or has never
     /// had a child, so it has no loop yet).
+    #[track_caller]
     pub fn spawn(&self, future: impl Future<Output = T> + 'static) -> bool {
         let Some(group) = self.group.upgrade() else {
             return false;
@@ -387,6 +388,7 @@ impl<T: 'static> fmt::Debug for GroupSpawner<T> {
 }
 
 /// Wraps `future` as the group's next child and spawns it on the group's loop.
+#[track_caller]
 fn spawn_child<T: 'static>(group: &Rc<GroupInner<T>>, future: impl Future<Output = T> + 'static) {
     let core = group
         .core

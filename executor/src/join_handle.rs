@@ -49,6 +49,7 @@ pub struct JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// Spawns `future` on `core` and returns its handle. Takes an owned
     /// `Rc` because the handle keeps it (no extra clone).
+    #[track_caller]
     pub(crate) fn spawn<F>(core: Rc<Core>, future: F, name: Option<Box<str>>) -> Self
     where
         F: Future<Output = T> + 'static,
@@ -57,7 +58,7 @@ impl<T> JoinHandle<T> {
         // `run_to_outcome` runs the future and drops it before the outcome
         // is delivered (see there, also for why nothing wraps it).
         let erased: BoxFuture = Box::pin(run_to_outcome(future, JoinHandleSink));
-        let id = core.add_joined_task(erased, name);
+        let id = core.add_joined_task(erased, name, std::panic::Location::caller());
         JoinHandle {
             id,
             core,

@@ -18,6 +18,7 @@
 //! | L0 | `clock.rs` | `Clock` (system or manual); deadlines that saturate; host timeouts |
 //! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
 //! | L0 | `timers.rs` | the timer heap |
+//! | L0 | `introspection.rs` | `SlowPoll`, `TaskInfo`: what the loop tells about its tasks |
 //! | L0 | `yield_now.rs` | `yield_now`: step aside for one turn |
 //! | L0 | `blocking/token.rs` | `CancelToken`: how a blocking job hears "stop" |
 //! | L0 | `blocking/report.rs` | `BlockingReport`: what a pool shutdown says |
@@ -51,6 +52,7 @@
 mod blocking;
 mod callbacks;
 mod clock;
+mod introspection;
 mod metrics;
 mod outcome;
 mod panic;
@@ -86,6 +88,7 @@ pub use clock::Clock;
 pub use event_loop::{run, EventLoop, Tick, MAX_MESSAGES_PER_TURN};
 pub use group::{GroupError, GroupSpawner, TaskGroup};
 pub use handle::{Closed, Handle};
+pub use introspection::{SlowPoll, SlowPollHook, TaskInfo, TaskState};
 pub use join_handle::{spawn, spawn_named, JoinHandle};
 pub use looplet_waker::TaskId;
 pub use metrics::Metrics;

@@ -60,6 +60,8 @@ pub struct Metrics {
     pub callbacks_run: u64,
     /// Timers fired.
     pub timers_fired: u64,
+    /// Task polls longer than `Builder::slow_poll_threshold` (0 when unset).
+    pub slow_polls: u64,
     /// Jobs submitted to the blocking pool (`spawn_blocking`).
     pub blocking_jobs: u64,
     /// Blocking pool threads alive now (busy or idle).
@@ -86,6 +88,7 @@ pub(crate) struct Counters {
     pub panics: Cell<u64>,
     pub callbacks_run: Cell<u64>,
     pub timers_fired: Cell<u64>,
+    pub slow_polls: Cell<u64>,
 }
 
 /// `counter += 1` for a `Cell<u64>`.

@@ -40,19 +40,23 @@
 //! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9b) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
 //! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
 //!
-//! A task's optional name, and how many times it was asked to cancel (soft
-//! cancellation, `JoinHandle::cancel`), live in the slab's side tables, not
-//! in `Task`: few tasks have either, and every byte of `Task` is paid per
+//! A task's optional name, how many times it was asked to cancel (soft
+//! cancellation, `JoinHandle::cancel`), and, when the loop tracks tasks,
+//! its poll count and spawn site live in the slab's side tables, not in
+//! `Task`: few tasks have any of them, and every byte of `Task` is paid per
 //! live task.
 
+use crate::introspection::{TaskInfo, TaskRecord, TaskState};
 use crate::message::Message;
 use crate::outcome::{BoxFuture, Outcome};
 use looplet_waker::{TaskId, TaskWaker};
 use slab::Slab;
 use std::collections::HashMap;
+use std::panic::Location;
 use std::sync::atomic::{fence, Ordering::Acquire};
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::Instant;
 
 /// Finished tasks' wakers kept for reuse (see [`TaskSlab::remove`]).
 const WAKER_POOL_MAX: usize = 1024;
@@ -175,6 +179,9 @@ pub(crate) struct TaskSlab {
     names: HashMap<u64, Box<str>>,
     /// Soft-cancel requests, by generation, of the tasks that have any.
     cancel_requests: HashMap<u64, u32>,
+    /// Poll counts and spawn sites, by generation: only while the loop
+    /// tracks tasks (`Builder::track_tasks`, `slow_poll_threshold`).
+    records: HashMap<u64, TaskRecord>,
     waker_pool: Vec<WakerPair>,
 }
 
@@ -272,6 +279,9 @@ impl TaskSlab {
         if !self.cancel_requests.is_empty() {
             self.cancel_requests.remove(&task.generation);
         }
+        if !self.records.is_empty() {
+            self.records.remove(&task.generation);
+        }
         Some(Removed {
             generation: task.generation,
             stage: task.stage,
@@ -324,6 +334,51 @@ impl TaskSlab {
     /// the slab: its given name, or `task #N`.
     pub fn label(&self, generation: u64) -> String {
         task_label(generation, self.names.get(&generation).cloned())
+    }
+
+    /// Starts keeping a record of task `id` (tracking is on).
+    pub fn track(&mut self, id: TaskId, spawned_at: Option<&'static Location<'static>>) {
+        let record = TaskRecord {
+            spawned_at,
+            polls: 0,
+            last_poll: None,
+        };
+        self.records.insert(id.generation(), record);
+    }
+
+    /// Counts a poll of task `id` that ended at `ended`; its record, if
+    /// the task is tracked.
+    pub fn note_poll(&mut self, id: TaskId, ended: Instant) -> Option<TaskRecord> {
+        let record = self.records.get_mut(&id.generation())?;
+        record.polls += 1;
+        record.last_poll = Some(ended);
+        Some(*record)
+    }
+
+    /// Every task in the slab, as `EventLoop::tasks` shows it.
+    pub fn infos(&self, now: Instant) -> Vec<TaskInfo> {
+        self.slab
+            .iter()
+            .map(|(slot, task)| {
+                let id = TaskId::new(slot as u32, task.generation);
+                let state = match task.stage {
+                    Stage::Finished(_) => TaskState::Finished,
+                    _ if task.wakers.task_waker.is_queued() => TaskState::Queued,
+                    _ => TaskState::Waiting,
+                };
+                let record = self.records.get(&task.generation);
+                TaskInfo {
+                    id,
+                    name: self.names.get(&task.generation).map(|n| n.to_string()),
+                    state,
+                    polls: record.map_or(0, |r| r.polls),
+                    since_last_poll: record
+                        .and_then(|r| r.last_poll)
+                        .map(|at| now.saturating_duration_since(at)),
+                    spawned_at: record.and_then(|r| r.spawned_at),
+                }
+            })
+            .collect()
     }
 
     /// How many tasks are in the slab (finished-uncollected ones included).

@@ -66,6 +66,12 @@ impl<M> TaskWaker<M> {
         self.queued.store(true, Relaxed);
     }
 
+    /// True while the task is on the ready queue (for introspection: a
+    /// snapshot that may be stale by the time it is read).
+    pub fn is_queued(&self) -> bool {
+        self.queued.load(Relaxed)
+    }
+
     /// Called by the loop just before it polls the task: from now on, a wake
     /// queues the task again (it may be woken during its own poll).
     ///

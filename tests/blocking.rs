@@ -714,7 +714,8 @@ fn a_panic_nobody_reads_goes_to_the_unhandled_panic_hook() {
         .unwrap();
     let (started, running) = mpsc::channel();
     let (release, released) = mpsc::channel::<()>();
-    let job = event_loop.spawn_blocking(move |_| {
+    let line = line!() + 1;
+    let job = event_loop.spawn_blocking_named("decoder", move |_| {
         started.send(()).unwrap();
         let _ = released.recv_timeout(BOUND);
         panic!("nobody listens")
@@ -728,7 +729,9 @@ fn a_panic_nobody_reads_goes_to_the_unhandled_panic_hook() {
         .is_empty()));
     assert_eq!(
         *seen.lock().unwrap(),
-        ["a blocking job (its handle was dropped): nobody listens"]
+        [format!(
+            "blocking job decoder (spawned at tests/blocking.rs:{line}:26) (its handle was dropped): nobody listens"
+        )]
     );
 }
 
@@ -753,6 +756,7 @@ fn a_panic_in_the_drop_of_a_cancelled_jobs_closure_goes_to_the_hook() {
         .unwrap();
     let (release, first) = occupy_the_only_thread(&event_loop);
     let captured = PanicOnDrop;
+    let line = line!() + 1;
     let queued = event_loop.spawn_blocking(move |_| drop(captured));
     queued.cancel(); // drops the closure, whose Drop panics: contained
     assert!(block_on_bounded(&mut event_loop, queued)
@@ -761,7 +765,9 @@ fn a_panic_in_the_drop_of_a_cancelled_jobs_closure_goes_to_the_hook() {
     event_loop.run_until_stalled(); // the report travels through the injector
     assert_eq!(
         *seen.lock().unwrap(),
-        ["a blocking job (dropped unrun): closure drop"]
+        [format!(
+            "blocking job spawned at tests/blocking.rs:{line}:29 (dropped unrun): closure drop"
+        )]
     );
     release.send(()).unwrap();
     block_on_bounded(&mut event_loop, first).unwrap();
@@ -903,4 +909,79 @@ fn a_handle_moved_to_a_task_of_another_loop_is_not_cancelled_by_that_tasks_earli
     job_returned
         .recv_timeout(BOUND)
         .expect("dropping the handle with the task cancelled it");
+}
+
+#[test]
+fn a_detached_job_runs_to_its_end_even_if_it_was_still_queued() {
+    let mut event_loop = EventLoop::builder().blocking_threads(1).build().unwrap();
+    let (release, first) = occupy_the_only_thread(&event_loop);
+    let (saved, was_saved) = mpsc::channel();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&drops);
+    let autosave = event_loop.spawn_blocking(move |token| {
+        saved.send(token.is_cancelled()).unwrap();
+        Counted(counter)
+    });
+    autosave.detach(); // queued behind the first job: it must still run
+    release.send(()).unwrap();
+    assert_eq!(
+        was_saved.recv_timeout(BOUND),
+        Ok(false),
+        "it ran, and was not cancelled"
+    );
+    assert!(
+        wait_for(BOUND, || drops.load(Ordering::SeqCst) == 1),
+        "its result was dropped"
+    );
+    block_on_bounded(&mut event_loop, first).unwrap();
+}
+
+#[test]
+fn cancel_says_whether_there_was_anything_to_cancel() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let done = event_loop.spawn_blocking(|_| 1);
+    assert!(wait_for(BOUND, || done.is_finished()));
+    assert!(!done.cancel(), "finished: nothing to cancel");
+    assert!(!done.is_cancelled(), "and its token was left alone");
+    assert_eq!(block_on_bounded(&mut event_loop, done).unwrap(), 1);
+    let (started, running) = mpsc::channel();
+    let (returned, _job_returned) = mpsc::channel();
+    let live = event_loop.spawn_blocking(endless(started, returned));
+    running.recv_timeout(BOUND).unwrap();
+    assert!(live.cancel());
+    assert!(live.cancel(), "still running: asking again is harmless");
+    block_on_bounded(&mut event_loop, live).unwrap();
+}
+
+#[test]
+fn the_drop_after_shutdown_blocking_reports_a_job_given_up_on_but_does_not_wait_again() {
+    let reports: Arc<Mutex<Vec<BlockingReport>>> = Arc::default();
+    let log = Arc::clone(&reports);
+    let mut event_loop = EventLoop::builder()
+        .blocking_shutdown_timeout(BOUND)
+        .on_blocking_report(move |report| log.lock().unwrap().push(report.clone()))
+        .build()
+        .unwrap();
+    let (release, released) = mpsc::channel::<()>();
+    let (started, running) = mpsc::channel();
+    let job = event_loop.spawn_blocking_named("stubborn", move |token| {
+        started.send(()).unwrap();
+        stubborn(released)(token)
+    });
+    running.recv_timeout(BOUND).unwrap();
+    let first = event_loop.shutdown_blocking(Duration::from_millis(20));
+    assert_eq!(first.still_running.len(), 1, "{first}");
+    let begun = Instant::now();
+    drop(event_loop);
+    let took = begun.elapsed();
+    assert!(took < BOUND / 2, "the drop waited again: {took:?}");
+    let reports = reports.lock().unwrap();
+    assert_eq!(
+        reports[0].still_running.len(),
+        1,
+        "still reported: {}",
+        reports[0]
+    );
+    release.send(()).unwrap();
+    drop(job);
 }

@@ -58,11 +58,12 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// How many blocking pool threads may run at once by default.
+    /// How many blocking pool threads may run at once by default: 64.
     pub const DEFAULT_BLOCKING_THREADS: usize = 64;
-    /// How long an idle blocking pool thread lives by default.
+    /// How long an idle blocking pool thread lives by default: 10 s.
     pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
-    /// How long dropping the loop waits for cancelled blocking jobs by default.
+    /// How long dropping the loop waits for cancelled blocking jobs by
+    /// default: 1 s.
     pub const DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 
     /// A builder with the defaults.

@@ -307,9 +307,9 @@ impl EventLoop {
         JoinHandle::spawn(Rc::clone(&self.core), future, Some(name.into()))
     }
 
-    /// Runs `work` on the loop's blocking pool; `looplet::spawn_blocking`
-    /// for the loop thread outside a driving call (see there, and
-    /// [`BlockingHandle`] for cancelling it).
+    /// Runs `work` on the loop's blocking pool: what `looplet::spawn_blocking`
+    /// does inside the loop, for the loop's own thread when the loop is not
+    /// running (see there, and [`BlockingHandle`] for cancelling it).
     ///
     /// ```
     /// # use looplet_executor as looplet;
@@ -351,7 +351,8 @@ impl EventLoop {
     /// happened, naming the jobs still running when it stopped waiting
     /// (their threads run on: nothing can stop a thread). It never waits
     /// longer than `timeout`. The pool stays open: jobs spawned later run
-    /// as usual. Dropping the loop does the same, with
+    /// as usual. A job it gave up on is listed again by the loop's drop,
+    /// which does not wait for it a second time. Dropping the loop does the same, with
     /// `Builder::blocking_shutdown_timeout`, and hands the report to
     /// `Builder::on_blocking_report`.
     ///
@@ -937,7 +938,7 @@ impl Drop for EventLoop {
             while let Some(message) = inbox.try_recv() {
                 match message {
                     // A panic sent back for the hook is still reported.
-                    Message::Unhandled { what, payload } => core.report_unhandled(what, payload),
+                    Message::Unhandled { what, payload } => core.report_unhandled(&what, payload),
                     // Dropping a Spawn message drops its completer, which
                     // resolves the RemoteHandle `LoopClosed`; a panic in the
                     // `Drop` of the user's values is reported, never raised.
@@ -950,6 +951,8 @@ impl Drop for EventLoop {
             }
         };
         let report = context::as_current_if_none(core, || {
+            // 0. No new blocking job from here on (a destructor below may try).
+            core.blocking_pool().close();
             // 1. Queued submissions.
             discard_queued();
             // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed`
@@ -998,7 +1001,11 @@ impl std::os::fd::AsRawFd for EventLoop {
 /// Runs `future` to completion on a fresh loop and returns its output: the
 /// one-liner for `main` (like `asyncio.run`). The loop is dropped before
 /// this returns, so tasks the future spawned and did not await are dropped
-/// with it (their handles resolve `LoopClosed`).
+/// with it (their handles resolve `LoopClosed`), and blocking jobs still
+/// running are cancelled and waited for, up to
+/// `Builder::DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT` (1 s), then reported on
+/// stderr. For another timeout, build the loop with
+/// `EventLoop::builder().blocking_shutdown_timeout(..)` and `block_on`.
 ///
 /// ```
 /// # use looplet_executor as looplet;

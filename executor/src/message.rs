@@ -4,6 +4,7 @@ use crate::outcome::{panic_message, BoxFuture, Outcome, Payload};
 use crate::panic::{drop_caught, print_unhandled, UnhandledPanic};
 use looplet_injector::Injector;
 use looplet_waker::TaskId;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -44,7 +45,7 @@ pub(crate) enum Message {
     /// `RemoteHandle` was dropped unread, a blocking job whose handle is
     /// gone): for the loop's unhandled-panic hook. `what` says whose.
     Unhandled {
-        what: &'static str,
+        what: Cow<'static, str>,
         payload: Payload,
     },
 }
@@ -104,7 +105,12 @@ impl Message {
 /// Sends a panic nobody will read to the loop's unhandled-panic hook, from
 /// any thread. If the loop is gone there is no hook: the panic is printed
 /// the way the default hook would.
-pub(crate) fn send_unhandled(injector: &Injector<Message>, what: &'static str, payload: Payload) {
+pub(crate) fn send_unhandled(
+    injector: &Injector<Message>,
+    what: impl Into<Cow<'static, str>>,
+    payload: Payload,
+) {
+    let what = what.into();
     if let Err(refused) = injector.push(Message::Unhandled { what, payload }) {
         if let Message::Unhandled { what, payload } = refused.0 {
             print_unhandled(&UnhandledPanic {

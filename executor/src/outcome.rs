@@ -42,7 +42,7 @@ pub fn panic_message(payload: &Payload) -> &str {
     }
 }
 
-/// Why a task has no output.
+/// Why a task (or a blocking job, or a remote task) has no output.
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -60,6 +60,10 @@ pub enum JoinError {
     /// The task was aborted before it finished (by `abort`, or by
     /// `cancel_and_wait` or a `TaskGroup` once the grace was over). A task
     /// that is soft-cancelled and returns has its own outcome instead.
+    /// For a blocking job: it was cancelled before a thread started it (it
+    /// never ran), or it was `abandon`ed. (Not to be confused with
+    /// `looplet::Cancelled`, the error a *running* job's
+    /// `CancelToken::check` returns, which is the job's own value.)
     Cancelled,
     /// The task panicked; the payload is the one given to `panic!`.
     Panicked(Payload),

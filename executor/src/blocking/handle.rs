@@ -49,6 +49,8 @@ struct ResultCell<T> {
     state: Mutex<CellState<T>>,
     /// Where a panic nobody will read goes: the loop's unhandled-panic hook.
     injector: Arc<Injector<Message>>,
+    /// Which job, for that report.
+    job: JobName,
 }
 
 enum CellState<T> {
@@ -71,16 +73,26 @@ impl<T> ResultCell<T> {
     }
 
     /// Disposes of an outcome nobody will read: the value is dropped (on
-    /// this thread), a panic is sent to the loop's hook.
-    fn discard(&self, what: &'static str, outcome: Result<T, JoinError>) {
+    /// this thread), a panic is sent to the loop's hook, `why` saying why
+    /// nobody reads it.
+    fn discard(&self, why: &str, outcome: Result<T, JoinError>) {
         let panic = match outcome {
             Ok(value) => drop_caught(value).err(),
             Err(JoinError::Panicked(payload)) => Some(payload),
             Err(_) => None,
         };
         if let Some(payload) = panic {
-            send_unhandled(&self.injector, what, payload);
+            self.report(why, payload);
         }
+    }
+
+    /// Sends a panic of (or around) this job to the loop's hook, named.
+    fn report(&self, why: &str, payload: crate::outcome::Payload) {
+        let job = match &self.job.name {
+            Some(name) => format!("blocking job {name} (spawned at {})", self.job.spawned_at),
+            None => format!("blocking job spawned at {}", self.job.spawned_at),
+        };
+        send_unhandled(&self.injector, format!("{job} ({why})"), payload);
     }
 }
 
@@ -112,8 +124,7 @@ impl<T> JobCompleter<T> {
             }
             CellState::Detached => {
                 drop(state);
-                self.cell
-                    .discard("a blocking job (its handle was dropped)", outcome);
+                self.cell.discard("its handle was dropped", outcome);
             }
             CellState::Done(_) | CellState::Taken => {
                 unreachable!("a blocking job resolves its handle once")
@@ -152,10 +163,10 @@ where
     fn refuse(self: Box<Self>, reason: JoinError) {
         let BlockingJob { work, completer } = *self;
         let dropped = drop_caught(work);
-        let injector = Arc::clone(&completer.cell.injector);
+        let cell = Arc::clone(&completer.cell);
         completer.complete(Err(reason));
         if let Err(payload) = dropped {
-            send_unhandled(&injector, "a blocking job (dropped unrun)", payload);
+            cell.report("dropped unrun", payload);
         }
     }
 }
@@ -167,9 +178,14 @@ where
 ///
 /// **Dropping the handle cancels the job** (its token is set; a queued job
 /// never runs) and drops its result when it arrives. So does aborting the
-/// task that awaits it. Unlike a task, a job nobody waits for is not kept
-/// running on purpose: blocking work for nobody is waste. (A job that must
-/// finish regardless ignores its token.)
+/// task that awaits it, and so does `let _ = spawn_blocking(..)`. Unlike a
+/// task, a job nobody waits for is not kept running: blocking work for
+/// nobody is waste. A job that must run to its end with nobody waiting
+/// (fire and forget) is [`detach`](Self::detach)ed.
+///
+/// # Panics
+/// Polled again after it returned its outcome (awaiting `&mut handle`
+/// twice).
 ///
 /// `BlockingHandle` is `Send` when `T` is, so a task spawned with
 /// `Handle::spawn` can await one.
@@ -186,7 +202,8 @@ where
 /// assert!(length.unwrap().unwrap() > 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[must_use = "dropping a BlockingHandle cancels the job; await it to get its result"]
+#[must_use = "dropping a BlockingHandle cancels the job (a queued one never runs); \
+              await it, or call .detach() to let it run with nobody waiting"]
 pub struct BlockingHandle<T> {
     cell: Arc<ResultCell<T>>,
     token: CancelToken,
@@ -210,6 +227,7 @@ impl<T: Send + 'static> BlockingHandle<T> {
         let cell = Arc::new(ResultCell {
             state: Mutex::new(CellState::Waiting(None)),
             injector: Arc::clone(core.injector()),
+            job: name.clone(),
         });
         let job = Box::new(BlockingJob {
             work,
@@ -244,7 +262,8 @@ impl<T> BlockingHandle<T> {
     /// and never runs (the handle resolves `Cancelled` at once). A running
     /// job is not interrupted: the handle keeps waiting for it to return,
     /// with whatever it returns (a job that checks its token returns early).
-    /// Idempotent.
+    /// Returns false if the job had finished already (nothing to cancel),
+    /// like `JoinHandle::cancel`. Idempotent.
     ///
     /// ```
     /// # use looplet_executor as looplet;
@@ -265,12 +284,57 @@ impl<T> BlockingHandle<T> {
     /// assert!(said.starts_with("stopped after"));
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn cancel(&self) {
+    pub fn cancel(&self) -> bool {
+        if self.is_finished() {
+            return false;
+        }
+        self.cancel_job();
+        true
+    }
+
+    /// Sets the token; a job still queued is taken out and refused.
+    fn cancel_job(&self) {
         self.token.cancel();
         let unqueued = self.id.and_then(|id| self.pool.unqueue(id));
         if let Some(job) = unqueued {
             job.refuse(JoinError::Cancelled);
         }
+    }
+
+    /// Lets the job run to its end with nobody waiting for it: fire and
+    /// forget. Dropping the handle would cancel the job (and a job still
+    /// queued would never run); `detach` does not. Its result is dropped
+    /// when it arrives; a panic goes to the unhandled-panic hook, named.
+    /// A loop shutdown still cancels it and waits for it, like any job.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let (saved, was_saved) = mpsc::channel();
+    /// event_loop
+    ///     .spawn_blocking(move |_token| saved.send("autosave written").unwrap())
+    ///     .detach(); // not `let _ =`: that would cancel it
+    /// assert_eq!(was_saved.recv_timeout(Duration::from_secs(10)), Ok("autosave written"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn detach(self) {
+        let mut state = self.cell.lock();
+        match std::mem::replace(&mut *state, CellState::Detached) {
+            CellState::Done(outcome) => {
+                drop(state);
+                self.cell.discard("detached", outcome);
+            }
+            CellState::Waiting(waker) => {
+                drop(state);
+                drop(waker);
+            }
+            CellState::Taken | CellState::Detached => {
+                unreachable!("a live handle has not given its result away")
+            }
+        }
+        // `self` drops here and finds `Detached`: nothing more to do.
     }
 
     /// True once the job has a result (or never will run).
@@ -329,7 +393,7 @@ impl<T> BlockingHandle<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn abandon(self) -> Result<T, JoinError> {
-        self.cancel();
+        self.cancel_job();
         let mut state = self.cell.lock();
         match std::mem::replace(&mut *state, CellState::Taken) {
             CellState::Done(outcome) => outcome,
@@ -397,7 +461,7 @@ impl<T> BlockingHandle<T> {
         match self.awaiter_seen {
             Some((loop_id, seen_task, seen)) if (loop_id, seen_task) == awaiter => {
                 if requests > seen {
-                    self.cancel();
+                    self.cancel_job();
                 }
             }
             // First poll by this task: what it was asked before is not ours.
@@ -415,13 +479,12 @@ impl<T> Drop for BlockingHandle<T> {
                 // `Cancelled` of a job taken out of the queue just below)
                 // is dropped where it arrives.
                 drop(state);
-                self.cancel();
+                self.cancel_job();
                 drop(waker);
             }
             CellState::Done(outcome) => {
                 drop(state);
-                self.cell
-                    .discard("a blocking job (its handle was dropped unread)", outcome);
+                self.cell.discard("its handle was dropped unread", outcome);
             }
             // Collected by `poll`, or given up by `abandon`: nothing left.
             CellState::Taken | CellState::Detached => {}
@@ -446,8 +509,11 @@ impl<T> fmt::Debug for BlockingHandle<T> {
 /// `thread::sleep`. See [`BlockingHandle`] for the ways to cancel.
 ///
 /// # Panics
-/// Outside a task or callback of a running loop (on the loop thread, use
-/// `EventLoop::spawn_blocking`).
+/// Outside a running loop: call it from a task, a callback or the future
+/// given to `block_on`. Not in `block_on(looplet::spawn_blocking(..))`:
+/// the argument is made before the loop runs; there, use
+/// `EventLoop::spawn_blocking`. From another thread (a blocking job
+/// included), `Handle::spawn` a task that calls it.
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -481,7 +547,8 @@ where
     let spawned_at = Location::caller();
     let core = context::current(
         "looplet::spawn_blocking called",
-        "on the loop's thread, use EventLoop::spawn_blocking",
+        "on the loop's thread, use EventLoop::spawn_blocking; from another thread \
+         (a blocking job included), Handle::spawn a task that calls it",
     );
     spawn_on(&core, work, None, spawned_at)
 }
@@ -489,7 +556,7 @@ where
 /// [`spawn_blocking`] with a name, shown in shutdown reports.
 ///
 /// # Panics
-/// Outside a task or callback of a running loop.
+/// Outside a running loop, like [`spawn_blocking`].
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -509,7 +576,8 @@ where
     let spawned_at = Location::caller();
     let core = context::current(
         "looplet::spawn_blocking_named called",
-        "on the loop's thread, use EventLoop::spawn_blocking_named",
+        "on the loop's thread, use EventLoop::spawn_blocking_named; from another \
+         thread, Handle::spawn a task that calls it",
     );
     spawn_on(&core, work, Some(name), spawned_at)
 }

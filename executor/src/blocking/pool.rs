@@ -92,6 +92,10 @@ struct Running {
     token: CancelToken,
     name: JobName,
     started: Instant,
+    /// An earlier shutdown waited for this job in vain and reported it: a
+    /// later one (the loop's drop after `shutdown_blocking`) reports it
+    /// again but does not wait for it a second time.
+    given_up: bool,
 }
 
 #[derive(Default)]
@@ -203,6 +207,13 @@ impl BlockingPool {
             .map(|queued| queued.job)
     }
 
+    /// Takes no new jobs from now on (the loop is being dropped: a job a
+    /// destructor spawns during the teardown is refused, `LoopClosed`).
+    pub fn close(&self) {
+        self.shared.state.lock().closed = true;
+        self.shared.work_available.notify_all(); // idle workers: exit
+    }
+
     /// Counts a job whose handle gave up on it while it ran (`abandon`).
     pub fn note_abandoned(&self) {
         self.shared.state.lock().jobs_abandoned += 1;
@@ -221,7 +232,8 @@ impl BlockingPool {
 
     /// Cancels every job: the queued ones are refused with `unstarted` (they
     /// never run), the running ones have their tokens set. Then waits up to
-    /// `timeout` for the running ones to return, and reports. With `close`,
+    /// `timeout` for the running ones to return (but not for those an
+    /// earlier shutdown already gave up on), and reports. With `close`,
     /// the pool takes no new jobs and its threads exit once idle (the loop
     /// is being dropped); without, it stays open for new work.
     pub fn shutdown(
@@ -251,8 +263,12 @@ impl BlockingPool {
         }
 
         let mut state = self.shared.state.lock();
-        while !state.running.is_empty() && Instant::now() < deadline {
+        let waiting_for = |state: &State| state.running.values().any(|job| !job.given_up);
+        while waiting_for(&state) && Instant::now() < deadline {
             self.shared.job_ended.wait_until(&mut state, deadline);
+        }
+        for job in state.running.values_mut() {
+            job.given_up = true;
         }
         let now = Instant::now();
         let still_running: Vec<StillRunning> = state
@@ -288,6 +304,7 @@ fn worker(shared: &Shared) {
                 token: token.clone(),
                 name,
                 started: Instant::now(),
+                given_up: false,
             };
             state.running.insert(id, running);
             drop(state);

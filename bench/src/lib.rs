@@ -38,8 +38,8 @@
 //! One module per workload under [`workloads`], each implementing the
 //! workload for every runtime side by side, and saying which peer benchmark
 //! its shape comes from. Where a runtime cannot do a workload (no spawn from
-//! a foreign thread, no timers), the case is left out; [`missing_reason`]
-//! says why.
+//! a foreign thread, no timers, no blocking pool), the case is left out;
+//! [`missing_reason`] says why.
 //!
 //! Cross-thread waits are always bounded by [`common::TIMEOUT`]: a bug makes
 //! a case panic, never hang.
@@ -148,6 +148,10 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
         "soft_cancel" | "cancel_and_wait" => {
             "no way to cancel a spawned task and wait for its end (dropping a \
              RemoteHandle cancels without waiting)"
+        }
+        "spawn_blocking_idle" | "spawn_blocking_100_in_flight" => {
+            "no blocking pool of its own (async-executor and LocalPool leave blocking \
+             work to another crate's pool, such as `blocking`, or to the caller's threads)"
         }
         "timers" => {
             "no timers of its own (async-executor and LocalPool need async-io or \

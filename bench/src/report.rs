@@ -124,6 +124,8 @@ const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
     ("timers", Baseline::TokioCt, Some(0.70)),
     ("soft_cancel", Baseline::TokioCt, None),
     ("cancel_and_wait", Baseline::TokioCt, None),
+    ("spawn_blocking_idle", Baseline::TokioCt, Some(0.70)),
+    ("spawn_blocking_100_in_flight", Baseline::TokioCt, None),
     ("spawn_at_1k_live", Baseline::TokioCtMedians, None),
     ("spawn_at_1m_live", Baseline::TokioCtMedians, None),
 ];

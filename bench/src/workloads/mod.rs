@@ -14,6 +14,7 @@ pub mod controls;
 pub mod live_spawn;
 pub mod ping_pong;
 pub mod remote_round_trip;
+pub mod spawn_blocking;
 pub mod spawn_many_local;
 pub mod spawn_many_remote;
 pub mod timers;
@@ -31,8 +32,8 @@ pub struct Workload {
 }
 
 /// Every workload, in the table's order: the executor workloads, the
-/// cross-thread ones, timers, spawn cost under many live tasks, then the
-/// controls (raw mechanisms, no runtime).
+/// cross-thread ones, timers, cancellation, the blocking pool, spawn cost
+/// under many live tasks, then the controls (raw mechanisms, no runtime).
 pub fn all() -> Vec<Workload> {
     vec![
         spawn_many_local::WORKLOAD,
@@ -48,6 +49,8 @@ pub fn all() -> Vec<Workload> {
         timers::WORKLOAD,
         cancellation::SOFT_CANCEL,
         cancellation::CANCEL_AND_WAIT,
+        spawn_blocking::IDLE,
+        spawn_blocking::IN_FLIGHT_100,
         live_spawn::AT_1K_LIVE,
         live_spawn::AT_1M_LIVE,
         controls::CROSSBEAM_SEND_RECV,

@@ -47,6 +47,7 @@ use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::outcome::JoinError;
 use crate::panic::catch;
+use crate::precise_timer::PreciseTimer;
 use looplet_injector::Inbox;
 use std::fmt;
 use std::future::Future;
@@ -63,6 +64,13 @@ use std::time::{Duration, Instant};
 /// top of the range, where no other source's token (a small slab slot
 /// number) will ever reach. Any such number would do.
 const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// The token of the precise timer (`precise_timer.rs`), next to the wake fd's.
+const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 2);
+
+/// How much later than its precise timer the loop's `epoll_wait` times out
+/// by itself: only a backstop, should the timerfd ever fail to fire.
+const TIMER_BACKSTOP: Duration = Duration::from_millis(2);
 
 /// At most this many injected messages are taken per turn, so a flood from
 /// other threads cannot keep the loop from running what is already ready.
@@ -180,6 +188,8 @@ pub struct EventLoop {
     inbox: Inbox<Message>,
     poll: mio::Poll,
     events: mio::Events,
+    /// Wakes `epoll_wait` at a timer's deadline to the microsecond.
+    precise_timer: PreciseTimer,
     name: Option<String>,
     /// What is left of a turn's snapshot (callback slots, ready tasks) that
     /// `run_for`'s budget cut short; the next turn runs it before anything
@@ -248,9 +258,11 @@ impl EventLoop {
         // A loop that is not running counts as asleep: a submission made
         // before the first run/turn must wake whoever will drive it.
         inbox.return_to_host(false);
+        let precise_timer = PreciseTimer::new(poll.registry(), TIMER_TOKEN)?;
         Ok(EventLoop {
             core: Rc::new(core),
             inbox,
+            precise_timer,
             poll,
             // Room for more events than the one wake fd yields, so that
             // sources registered later are read in one `poll` too.
@@ -760,19 +772,30 @@ impl EventLoop {
     #[track_caller]
     fn begin_driving_call(&mut self) -> context::CurrentLoopGuard {
         let entered = context::enter(&self.core);
-        if self.inbox.woke_up() {
-            // Someone wrote the wake fd while we were away. Consume that
-            // event now: host-driven calls may never sleep in `epoll_wait`,
-            // and a host polling our fd for readability would otherwise see
-            // it readable forever and spin.
+        let timer_fired = self
+            .precise_timer
+            .armed_for()
+            .is_some_and(|at| at <= Instant::now());
+        if self.inbox.woke_up() || timer_fired {
+            // Someone wrote the wake fd, or the precise timer fired, while
+            // we were away. Consume that event now: host-driven calls may
+            // never sleep in `epoll_wait`, and a host polling our fd for
+            // readability would otherwise see it readable forever and spin.
             let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
+            self.note_timer_event();
         }
         entered
     }
 
-    /// The loop is about to stop running: from now on, producers must wake it.
-    fn return_to_host(&self) {
+    /// The loop is about to stop running: from now on, producers must wake
+    /// it, and its fd becomes readable at its next timer deadline.
+    fn return_to_host(&mut self) {
         self.inbox.return_to_host(self.core.has_ready_work());
+        if !self.core.clock().is_manual() {
+            if let Some(deadline) = self.core.next_timer() {
+                self.precise_timer.arm(deadline);
+            }
+        }
     }
 
     /// Re-raises a panic the `Propagate` policy recorded. The caller has
@@ -839,6 +862,15 @@ impl EventLoop {
         }
     }
 
+    /// After a poll: if it took the precise timer's event, the timer is
+    /// spent. (Until its event is seen, a passed deadline keeps the next
+    /// driving call polling once, so the fd never stays readable for a host.)
+    fn note_timer_event(&mut self) {
+        if self.events.iter().any(|event| event.token() == TIMER_TOKEN) {
+            self.precise_timer.fired();
+        }
+    }
+
     /// Auto-advance may jump only when the loop has nothing to wait for
     /// but timers: no message pending, no blocking job running or queued
     /// (its result is real time away).
@@ -898,9 +930,19 @@ impl EventLoop {
         if timeout == Some(Duration::ZERO) || !self.inbox.prepare_to_sleep() {
             return; // a timer is due, or a message slipped in: do not sleep
         }
+        // `epoll_wait` counts whole milliseconds: let the timerfd end the
+        // sleep on time, with the millisecond timeout only as a backstop.
+        let deadline = timeout.map(|t| deadline_after(Instant::now(), t));
+        let poll_timeout = match deadline {
+            Some(at) if self.precise_timer.arm(at) => {
+                timeout.map(|t| t.saturating_add(TIMER_BACKSTOP))
+            }
+            _ => timeout,
+        };
         self.core.count_sleep();
         // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
-        let _ = self.poll.poll(&mut self.events, timeout);
+        let _ = self.poll.poll(&mut self.events, poll_timeout);
+        self.note_timer_event();
         self.inbox.woke_up();
     }
 }

@@ -15,6 +15,7 @@
 //! | L0 | `panic.rs` | catching panics; the unhandled-panic hook; `PanicPolicy` |
 //! | L0 | `metrics.rs` | the counters |
 //! | L0 | `sync.rs` | cross-thread locks: std's, or loom's under `cfg(loom)` |
+//! | L0 | `precise_timer.rs` | a timerfd: wake-ups to the microsecond, not the millisecond |
 //! | L0 | `clock.rs` | `Clock` (system or manual); deadlines that saturate; host timeouts |
 //! | L0 | `callbacks.rs` | the callback slab and its FIFO (data only) |
 //! | L0 | `timers.rs` | the timer heap |
@@ -56,6 +57,7 @@ mod introspection;
 mod metrics;
 mod outcome;
 mod panic;
+mod precise_timer;
 mod sync;
 mod timers;
 mod yield_now;

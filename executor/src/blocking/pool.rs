@@ -6,7 +6,7 @@
 //! idle keep-alive; what does not fit waits in a FIFO queue.
 //!
 //! ```text
-//!   submit ──► queue (FIFO, by sequence number) ──► a worker pops the oldest
+//!   submit ──► queue (FIFO, by sequence number) ──► a worker takes the oldest
 //!                 │                                      │ runs it (its token in hand)
 //!      unqueue ◄──┘ cancel before start:                 ▼
 //!      never runs, resolves Cancelled              running (name, start time)
@@ -37,7 +37,8 @@ use super::token::CancelToken;
 use crate::clock::deadline_after;
 use crate::outcome::JoinError;
 use crate::sync::{Arc, Condvar, Mutex};
-use std::collections::BTreeMap;
+use slab::Slab;
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -89,6 +90,7 @@ struct Queued {
 }
 
 struct Running {
+    id: JobId,
     token: CancelToken,
     name: JobName,
     started: Instant,
@@ -100,10 +102,11 @@ struct Running {
 
 #[derive(Default)]
 struct State {
-    /// Waiting jobs, oldest first (`pop_first`); a cancel removes one from
-    /// anywhere in O(log n).
-    queue: BTreeMap<JobId, Queued>,
-    running: BTreeMap<JobId, Running>,
+    /// Waiting jobs, oldest first. Ids only grow, so the queue is sorted
+    /// by id: a cancel finds its job by binary search.
+    queue: VecDeque<(JobId, Queued)>,
+    /// Running jobs; each worker remembers the key of its own.
+    running: Slab<Running>,
     next_id: u64,
     threads: usize,
     idle: usize,
@@ -153,9 +156,14 @@ impl BlockingPool {
         let id = JobId(state.next_id);
         state.next_id += 1;
         state.jobs_submitted += 1;
-        state.queue.insert(id, Queued { job, token, name });
+        state.queue.push_back((id, Queued { job, token, name }));
         if state.idle > state.notified {
             state.notified += 1;
+            // Notified after the unlock, so that the woken worker does not
+            // wake into a lock we still hold. The idle worker counted itself
+            // as a sleeper before it released the lock we took: the skip in
+            // `Condvar::notify_one` cannot miss it.
+            drop(state);
             self.shared.work_available.notify_one();
             return Ok(id);
         }
@@ -186,7 +194,7 @@ impl BlockingPool {
         if state.threads > 0 {
             return Ok(id);
         }
-        let stranded = state.queue.remove(&id);
+        let stranded = take_queued(&mut state.queue, id);
         drop(state);
         if let Some(queued) = stranded {
             let message = format!("looplet: could not start a blocking pool thread: {error}");
@@ -199,12 +207,7 @@ impl BlockingPool {
     /// caller to refuse (it will never run); `None` if it has started, or
     /// ended, or was taken already.
     pub fn unqueue(&self, id: JobId) -> Option<Box<dyn Job>> {
-        self.shared
-            .state
-            .lock()
-            .queue
-            .remove(&id)
-            .map(|queued| queued.job)
+        take_queued(&mut self.shared.state.lock().queue, id).map(|queued| queued.job)
     }
 
     /// Takes no new jobs from now on (the loop is being dropped: a job a
@@ -250,8 +253,8 @@ impl BlockingPool {
             self.shared.work_available.notify_all(); // idle workers: exit
         }
         let queued = std::mem::take(&mut state.queue);
-        let running_at_start: Vec<JobId> = state.running.keys().copied().collect();
-        for running in state.running.values() {
+        let running_at_start: Vec<JobId> = state.running.iter().map(|(_, job)| job.id).collect();
+        for (_, running) in &state.running {
             running.token.cancel();
         }
         drop(state);
@@ -263,25 +266,25 @@ impl BlockingPool {
         }
 
         let mut state = self.shared.state.lock();
-        let waiting_for = |state: &State| state.running.values().any(|job| !job.given_up);
+        let waiting_for = |state: &State| state.running.iter().any(|(_, job)| !job.given_up);
         while waiting_for(&state) && Instant::now() < deadline {
             self.shared.job_ended.wait_until(&mut state, deadline);
         }
-        for job in state.running.values_mut() {
+        for (_, job) in &mut state.running {
             job.given_up = true;
         }
         let now = Instant::now();
         let still_running: Vec<StillRunning> = state
             .running
-            .values()
-            .map(|running| StillRunning {
+            .iter()
+            .map(|(_, running)| StillRunning {
                 job: running.name.clone(),
                 running_for: now.saturating_duration_since(running.started),
             })
             .collect();
         let finished = running_at_start
             .iter()
-            .filter(|id| !state.running.contains_key(id))
+            .filter(|id| !state.running.iter().any(|(_, job)| job.id == **id))
             .count();
         BlockingReport {
             finished,
@@ -292,25 +295,34 @@ impl BlockingPool {
     }
 }
 
+/// Takes job `id` out of the queue, wherever it is.
+fn take_queued(queue: &mut VecDeque<(JobId, Queued)>, id: JobId) -> Option<Queued> {
+    let at = queue
+        .binary_search_by_key(&id, |(queued, _)| *queued)
+        .ok()?;
+    queue.remove(at).map(|(_, queued)| queued)
+}
+
 /// A worker thread: takes the oldest job, runs it, repeats; exits when idle
 /// for the keep-alive with nothing queued, or when the pool is closed and
 /// nothing is queued.
 fn worker(shared: &Shared) {
     let mut state = shared.state.lock();
     loop {
-        if let Some((id, queued)) = state.queue.pop_first() {
+        if let Some((id, queued)) = state.queue.pop_front() {
             let Queued { job, token, name } = queued;
             let running = Running {
+                id,
                 token: token.clone(),
                 name,
                 started: Instant::now(),
                 given_up: false,
             };
-            state.running.insert(id, running);
+            let key = state.running.insert(running);
             drop(state);
             job.run(&token); // never unwinds: see `Job::run`
             state = shared.state.lock();
-            state.running.remove(&id);
+            state.running.remove(key);
             shared.job_ended.notify_all();
             continue;
         }

@@ -1030,11 +1030,33 @@ impl fmt::Debug for EventLoop {
 }
 
 #[cfg(unix)]
+impl std::os::fd::AsFd for EventLoop {
+    /// The loop's `epoll` fd, borrowed (see [`AsRawFd`](std::os::fd::AsRawFd)).
+    /// A host poller that must *own* its sources (calloop's `Generic`)
+    /// takes a duplicate: `event_loop.as_fd().try_clone_to_owned()`, which
+    /// names the same epoll instance.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::os::fd::AsFd;
+    /// let event_loop = looplet::EventLoop::new()?;
+    /// let owned = event_loop.as_fd().try_clone_to_owned()?; // for calloop::generic::Generic
+    /// # drop(owned);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.poll.registry().as_fd()
+    }
+}
+
+#[cfg(unix)]
 impl std::os::fd::AsRawFd for EventLoop {
     /// The loop's `epoll` fd: readable whenever the loop has been woken
-    /// (a remote submission or wake arrived). Register it with a host's
-    /// poller (GTK, calloop, …) and call `turn`/`run_until_stalled` when
-    /// it is readable or at [`next_deadline`](EventLoop::next_deadline).
+    /// (a remote submission or wake arrived) and, on Linux, at its next
+    /// timer deadline (its precise timer is armed when a driving call
+    /// returns). Register it with a host's poller (GTK, calloop, …) and call
+    /// `turn`/`run_until_stalled` when it is readable; it is quiet again
+    /// after that call.
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.poll.as_raw_fd()
     }

@@ -944,12 +944,16 @@ fn cancel_says_whether_there_was_anything_to_cancel() {
     assert!(!done.cancel(), "finished: nothing to cancel");
     assert!(!done.is_cancelled(), "and its token was left alone");
     assert_eq!(block_on_bounded(&mut event_loop, done).unwrap(), 1);
+    let (release, released) = mpsc::channel();
     let (started, running) = mpsc::channel();
-    let (returned, _job_returned) = mpsc::channel();
-    let live = event_loop.spawn_blocking(endless(started, returned));
+    let live = event_loop.spawn_blocking(move |token| {
+        started.send(()).unwrap();
+        stubborn(released)(token)
+    });
     running.recv_timeout(BOUND).unwrap();
     assert!(live.cancel());
     assert!(live.cancel(), "still running: asking again is harmless");
+    release.send(()).unwrap();
     block_on_bounded(&mut event_loop, live).unwrap();
 }
 
@@ -984,4 +988,87 @@ fn the_drop_after_shutdown_blocking_reports_a_job_given_up_on_but_does_not_wait_
     );
     release.send(()).unwrap();
     drop(job);
+}
+
+#[test]
+fn no_queued_job_starts_while_the_loops_drop_drops_its_tasks() {
+    // A running job ends during the teardown (a task's destructor releases
+    // it): the job queued behind it must not start then, cancelled or not.
+    struct ReleaseOnDrop(Sender<()>);
+    impl Drop for ReleaseOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+            std::thread::sleep(Duration::from_millis(20)); // room for a worker to start the next job
+        }
+    }
+    let mut event_loop = EventLoop::builder()
+        .blocking_threads(1)
+        .blocking_shutdown_timeout(BOUND)
+        .build()
+        .unwrap();
+    let (release, first) = occupy_the_only_thread(&event_loop);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ran);
+    let queued = event_loop.spawn_blocking(move |_| counter.fetch_add(1, Ordering::SeqCst));
+    let _task = event_loop.spawn(async move {
+        let _release = ReleaseOnDrop(release);
+        std::future::pending::<()>().await
+    });
+    event_loop.run_until_stalled();
+    drop(event_loop);
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "the queued job started during the drop"
+    );
+    let mut other_loop = EventLoop::new().unwrap();
+    assert!(block_on_bounded(&mut other_loop, queued)
+        .unwrap_err()
+        .is_loop_closed());
+    assert_eq!(
+        block_on_bounded(&mut other_loop, first).unwrap(),
+        "stubborn job returned"
+    );
+}
+
+#[test]
+fn a_loop_name_with_a_nul_byte_still_gets_pool_threads() {
+    let mut event_loop = EventLoop::builder()
+        .name("bad\0name")
+        .blocking_threads(1)
+        .build()
+        .unwrap();
+    let job = event_loop.spawn_blocking(|_| std::thread::current().name().map(str::to_string));
+    let name = block_on_bounded(&mut event_loop, job).unwrap();
+    assert_eq!(name.as_deref(), Some("bad?name-blocking-1"));
+}
+
+#[test]
+fn a_panicking_wake_hook_does_not_wedge_the_pool() {
+    let mut event_loop = EventLoop::builder()
+        .blocking_threads(1)
+        .wake_hook(|| {
+            // Only on the pool's thread: the job's wake is what we test.
+            if std::thread::current().name() == Some("looplet-blocking-1") {
+                panic!("the GUI is gone")
+            }
+        })
+        .build()
+        .unwrap();
+    let waiter = event_loop.spawn(async { looplet::spawn_blocking(|_| 1).await });
+    event_loop.run_until_stalled(); // between driving calls: the job's wake calls the hook
+    assert!(wait_for(BOUND, || event_loop
+        .metrics()
+        .blocking_threads_busy
+        == 0));
+    let next = event_loop.spawn_blocking(|_| 2);
+    assert!(
+        wait_for(BOUND, || next.is_finished()),
+        "the one thread is free again"
+    );
+    assert_eq!(block_on_bounded(&mut event_loop, next).unwrap(), 2);
+    assert_eq!(
+        block_on_bounded(&mut event_loop, waiter).unwrap().unwrap(),
+        1
+    );
 }

@@ -233,7 +233,9 @@ impl EventLoop {
         let blocking = BlockingPool::new(PoolConfig {
             max_threads: builder.blocking_threads,
             keep_alive: builder.blocking_keep_alive,
-            thread_name: format!("{}-blocking", builder.name.as_deref().unwrap_or("looplet")),
+            // std refuses (panics on) a thread name with a NUL byte.
+            thread_name: format!("{}-blocking", builder.name.as_deref().unwrap_or("looplet"))
+                .replace('\0', "?"),
         });
         // A manual clock's `advance` wakes this loop, from any thread.
         let advanced = Arc::downgrade(&injector);
@@ -992,25 +994,26 @@ impl Drop for EventLoop {
                 }
             }
         };
-        let report = context::as_current_if_none(core, || {
-            // 0. No new blocking job from here on (a destructor below may try).
-            core.blocking_pool().close();
+        context::as_current_if_none(core, || {
+            // 0. The blocking pool: closed to new jobs (a destructor below
+            //    may try), queued jobs refused, running ones cancelled, so
+            //    that no job starts while the tasks are dropped.
+            let blocking = core
+                .blocking_pool()
+                .begin_shutdown(true, || JoinError::LoopClosed);
             // 1. Queued submissions.
             discard_queued();
             // 2. Tasks, callbacks, timers (remote tasks resolve `LoopClosed`
             //    too; a dropped task's BlockingHandle cancels its job).
             core.shutdown();
-            // 3. The blocking pool: cancel every job, wait a bounded time.
-            let report =
-                core.blocking_pool()
-                    .shutdown(self.blocking_shutdown_timeout, true, || {
-                        JoinError::LoopClosed
-                    });
+            // 3. Wait a bounded time for the jobs that were running, report.
+            let report = core
+                .blocking_pool()
+                .finish_shutdown(blocking, self.blocking_shutdown_timeout);
+            let _ = catch(|| (self.blocking_report_hook)(&report));
             // 4. Anything pushed meanwhile (a job's panic report, say).
             discard_queued();
-            report
         });
-        let _ = catch(|| (self.blocking_report_hook)(&report));
         // Then the `inbox` field is dropped, which closes the door: crossbeam
         // drops whatever slipped in since step 3, and later pushes are
         // refused and resolved by their senders.

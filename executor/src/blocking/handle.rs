@@ -117,9 +117,11 @@ impl<T> JobCompleter<T> {
                 *state = CellState::Done(outcome);
                 drop(state);
                 // The awaiting task's waker: from a pool thread it takes the
-                // inject path, one coalesced wake like any other.
+                // inject path, one coalesced wake like any other. A waker
+                // (or a wake hook) that panics must not unwind the pool
+                // thread: the outcome is stored already.
                 if let Some(waker) = waker {
-                    waker.wake();
+                    let _ = crate::panic::catch(|| waker.wake());
                 }
             }
             CellState::Detached => {
@@ -331,7 +333,7 @@ impl<T> BlockingHandle<T> {
                 drop(waker);
             }
             CellState::Taken | CellState::Detached => {
-                unreachable!("a live handle has not given its result away")
+                panic!("BlockingHandle used after it completed (its outcome was taken by an await)")
             }
         }
         // `self` drops here and finds `Detached`: nothing more to do.
@@ -401,11 +403,13 @@ impl<T> BlockingHandle<T> {
                 *state = CellState::Detached;
                 drop(state);
                 drop(waker);
-                self.pool.note_abandoned();
+                if let Some(id) = self.id {
+                    self.pool.note_abandoned(id);
+                }
                 Err(JoinError::Cancelled)
             }
             CellState::Taken | CellState::Detached => {
-                unreachable!("a live handle has not given its result away")
+                panic!("BlockingHandle used after it completed (its outcome was taken by an await)")
             }
         }
     }

@@ -36,6 +36,7 @@ use super::report::{BlockingReport, JobName, StillRunning};
 use super::token::CancelToken;
 use crate::clock::deadline_after;
 use crate::outcome::JoinError;
+use crate::panic::catch;
 use crate::sync::{Arc, Condvar, Mutex};
 use slab::Slab;
 use std::collections::VecDeque;
@@ -116,6 +117,13 @@ struct State {
     jobs_abandoned: u64,
     /// The loop is gone: no new jobs; workers exit once the queue is empty.
     closed: bool,
+}
+
+/// What the cancelling half of a shutdown leaves for the waiting half.
+pub(crate) struct ShutdownBegun {
+    began: Instant,
+    running_at_start: Vec<JobId>,
+    cancelled_before_start: usize,
 }
 
 /// The pool's counters, for `Metrics`.
@@ -210,16 +218,13 @@ impl BlockingPool {
         take_queued(&mut self.shared.state.lock().queue, id).map(|queued| queued.job)
     }
 
-    /// Takes no new jobs from now on (the loop is being dropped: a job a
-    /// destructor spawns during the teardown is refused, `LoopClosed`).
-    pub fn close(&self) {
-        self.shared.state.lock().closed = true;
-        self.shared.work_available.notify_all(); // idle workers: exit
-    }
-
-    /// Counts a job whose handle gave up on it while it ran (`abandon`).
-    pub fn note_abandoned(&self) {
-        self.shared.state.lock().jobs_abandoned += 1;
+    /// Counts job `id` as abandoned (`BlockingHandle::abandon`) if it is
+    /// running: a job refused meanwhile by a shutdown never ran.
+    pub fn note_abandoned(&self, id: JobId) {
+        let mut state = self.shared.state.lock();
+        if state.running.iter().any(|(_, job)| job.id == id) {
+            state.jobs_abandoned += 1;
+        }
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -233,24 +238,29 @@ impl BlockingPool {
         }
     }
 
-    /// Cancels every job: the queued ones are refused with `unstarted` (they
-    /// never run), the running ones have their tokens set. Then waits up to
-    /// `timeout` for the running ones to return (but not for those an
-    /// earlier shutdown already gave up on), and reports. With `close`,
-    /// the pool takes no new jobs and its threads exit once idle (the loop
-    /// is being dropped); without, it stays open for new work.
+    /// Cancels every job and waits up to `timeout` for the running ones:
+    /// [`begin_shutdown`](Self::begin_shutdown), then
+    /// [`finish_shutdown`](Self::finish_shutdown).
     pub fn shutdown(
         &self,
         timeout: Duration,
         close: bool,
         unstarted: fn() -> JoinError,
     ) -> BlockingReport {
+        let begun = self.begin_shutdown(close, unstarted);
+        self.finish_shutdown(begun, timeout)
+    }
+
+    /// The cancelling half of a shutdown: the queued jobs are refused with
+    /// `unstarted` (they never run), the running ones have their tokens
+    /// set. With `close`, the pool also takes no new jobs and its threads
+    /// exit once idle (the loop is being dropped: it does this first, so
+    /// that no job starts while its tasks are dropped).
+    pub fn begin_shutdown(&self, close: bool, unstarted: fn() -> JoinError) -> ShutdownBegun {
         let began = Instant::now();
-        let deadline = deadline_after(began, timeout);
         let mut state = self.shared.state.lock();
         if close {
             state.closed = true;
-            self.shared.work_available.notify_all(); // idle workers: exit
         }
         let queued = std::mem::take(&mut state.queue);
         let running_at_start: Vec<JobId> = state.running.iter().map(|(_, job)| job.id).collect();
@@ -258,13 +268,26 @@ impl BlockingPool {
             running.token.cancel();
         }
         drop(state);
-
+        if close {
+            self.shared.work_available.notify_all(); // idle workers: exit
+        }
         let cancelled_before_start = queued.len();
         for (_, queued) in queued {
             queued.token.cancel();
             queued.job.refuse(unstarted());
         }
+        ShutdownBegun {
+            began,
+            running_at_start,
+            cancelled_before_start,
+        }
+    }
 
+    /// The waiting half: waits up to `timeout` for the jobs that were
+    /// running (but not for those an earlier shutdown already gave up on),
+    /// and reports.
+    pub fn finish_shutdown(&self, begun: ShutdownBegun, timeout: Duration) -> BlockingReport {
+        let deadline = deadline_after(Instant::now(), timeout);
         let mut state = self.shared.state.lock();
         let waiting_for = |state: &State| state.running.iter().any(|(_, job)| !job.given_up);
         while waiting_for(&state) && Instant::now() < deadline {
@@ -282,15 +305,16 @@ impl BlockingPool {
                 running_for: now.saturating_duration_since(running.started),
             })
             .collect();
-        let finished = running_at_start
+        let finished = begun
+            .running_at_start
             .iter()
             .filter(|id| !state.running.iter().any(|(_, job)| job.id == **id))
             .count();
         BlockingReport {
             finished,
-            cancelled_before_start,
+            cancelled_before_start: begun.cancelled_before_start,
             still_running,
-            waited: now.saturating_duration_since(began),
+            waited: now.saturating_duration_since(begun.began),
         }
     }
 }
@@ -320,7 +344,10 @@ fn worker(shared: &Shared) {
             };
             let key = state.running.insert(running);
             drop(state);
-            job.run(&token); // never unwinds: see `Job::run`
+            // `Job::run` catches the work's panic; this catch is for what
+            // runs around it (a waker, a wake hook): whatever happens, the
+            // books below are kept, or the pool would count a ghost job.
+            let _ = catch(|| job.run(&token));
             state = shared.state.lock();
             state.running.remove(key);
             shared.job_ended.notify_all();

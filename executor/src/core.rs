@@ -574,7 +574,9 @@ impl Core {
             Message::Stop => self.request_stop(),
             // The turn fires the timers it made due right after the drain.
             Message::ClockAdvanced => {}
-            Message::Unhandled { what, payload } => self.report_unhandled(&what, payload),
+            Message::Unhandled(unhandled) => {
+                self.report_unhandled(&unhandled.what, unhandled.payload)
+            }
         }
     }
 

@@ -982,7 +982,9 @@ impl Drop for EventLoop {
             while let Some(message) = inbox.try_recv() {
                 match message {
                     // A panic sent back for the hook is still reported.
-                    Message::Unhandled { what, payload } => core.report_unhandled(&what, payload),
+                    Message::Unhandled(unhandled) => {
+                        core.report_unhandled(&unhandled.what, unhandled.payload)
+                    }
                     // Dropping a Spawn message drops its completer, which
                     // resolves the RemoteHandle `LoopClosed`; a panic in the
                     // `Drop` of the user's values is reported, never raised.

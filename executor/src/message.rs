@@ -43,11 +43,15 @@ pub(crate) enum Message {
     ClockAdvanced,
     /// A panic nobody will read, from another thread (a remote task whose
     /// `RemoteHandle` was dropped unread, a blocking job whose handle is
-    /// gone): for the loop's unhandled-panic hook. `what` says whose.
-    Unhandled {
-        what: Cow<'static, str>,
-        payload: Payload,
-    },
+    /// gone): for the loop's unhandled-panic hook. Boxed: it is rare, and
+    /// every message pays for the largest variant's size in the queue.
+    Unhandled(Box<Unhandled>),
+}
+
+/// A panic for the loop's hook: `what` says whose.
+pub(crate) struct Unhandled {
+    pub what: Cow<'static, str>,
+    pub payload: Payload,
 }
 
 /// A closure (or, in `Message::Spawn`, a boxed task) that may never run.
@@ -94,7 +98,7 @@ impl Message {
             Message::Call(call) => call.discard(),
             Message::Spawn(task) => task.discard(),
             Message::SpawnWith(make) => make.discard(),
-            Message::Unhandled { payload, .. } => Err(payload),
+            Message::Unhandled(unhandled) => Err(unhandled.payload),
             Message::Wake(_) | Message::WakeBlockOn | Message::Stop | Message::ClockAdvanced => {
                 Ok(())
             }
@@ -111,8 +115,10 @@ pub(crate) fn send_unhandled(
     payload: Payload,
 ) {
     let what = what.into();
-    if let Err(refused) = injector.push(Message::Unhandled { what, payload }) {
-        if let Message::Unhandled { what, payload } = refused.0 {
+    let message = Message::Unhandled(Box::new(Unhandled { what, payload }));
+    if let Err(refused) = injector.push(message) {
+        if let Message::Unhandled(unhandled) = refused.0 {
+            let Unhandled { what, payload } = *unhandled;
             print_unhandled(&UnhandledPanic {
                 task: &format!("{what}; its loop is gone"),
                 message: panic_message(&payload),
@@ -138,7 +144,22 @@ impl fmt::Debug for Message {
             Message::SpawnWith(_) => f.write_str("SpawnWith(..)"),
             Message::Stop => f.write_str("Stop"),
             Message::ClockAdvanced => f.write_str("ClockAdvanced"),
-            Message::Unhandled { what, .. } => write!(f, "Unhandled({what})"),
+            Message::Unhandled(unhandled) => write!(f, "Unhandled({})", unhandled.what),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_three_words_at_most() {
+        // Every message in the injector's queue pays for the largest variant.
+        assert!(
+            std::mem::size_of::<Message>() <= 24,
+            "{}",
+            std::mem::size_of::<Message>()
+        );
     }
 }

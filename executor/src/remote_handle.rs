@@ -726,7 +726,7 @@ mod loom_models {
             let panicked = Err(JoinError::Panicked(Box::new("boom")));
             let reported_by_loop = completer.complete(panicked).is_some();
             caller.join().unwrap();
-            let sent_back = matches!(inbox.try_recv(), Some(Message::Unhandled { .. }));
+            let sent_back = matches!(inbox.try_recv(), Some(Message::Unhandled(_)));
             assert!(
                 reported_by_loop ^ sent_back,
                 "reported by the loop: {reported_by_loop}, sent back by the handle: {sent_back}"

@@ -224,12 +224,16 @@ impl Core {
         // Task polls do not nest (a task cannot poll another task of its
         // loop), so the task being polled is a plain cell.
         self.polling.set(id);
-        let started = self.time_polls.then(Instant::now);
-        let result = catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
-        self.polling.set(NOT_POLLING);
-        if let Some(started) = started {
+        let mut poll = || catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+        let result = if self.time_polls {
+            let started = Instant::now();
+            let result = poll();
             self.note_poll(id, started);
-        }
+            result
+        } else {
+            poll()
+        };
+        self.polling.set(NOT_POLLING);
 
         let mut tasks = self.tasks.borrow_mut();
         let task = tasks

@@ -182,6 +182,9 @@ pub(crate) struct TaskSlab {
     /// Poll counts and spawn sites, by generation: only while the loop
     /// tracks tasks (`Builder::track_tasks`, `slow_poll_threshold`).
     records: HashMap<u64, TaskRecord>,
+    /// Either table above ever had an entry: until then a task's end skips
+    /// both with one test (most loops never cancel or track anything).
+    per_task_tables_used: bool,
     waker_pool: Vec<WakerPair>,
 }
 
@@ -276,10 +279,8 @@ impl TaskSlab {
                 self.waker_pool.push(wakers);
             }
         }
-        if !self.cancel_requests.is_empty() {
+        if self.per_task_tables_used {
             self.cancel_requests.remove(&task.generation);
-        }
-        if !self.records.is_empty() {
             self.records.remove(&task.generation);
         }
         Some(Removed {
@@ -301,6 +302,7 @@ impl TaskSlab {
             return None;
         }
         let waker = Arc::clone(&task.wakers.task_waker);
+        self.per_task_tables_used = true;
         let count = self.cancel_requests.entry(id.generation()).or_insert(0);
         *count = count.saturating_add(requests);
         Some(waker)
@@ -343,6 +345,7 @@ impl TaskSlab {
             polls: 0,
             last_poll: None,
         };
+        self.per_task_tables_used = true;
         self.records.insert(id.generation(), record);
     }
 

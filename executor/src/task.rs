@@ -280,8 +280,13 @@ impl TaskSlab {
             }
         }
         if self.per_task_tables_used {
-            self.cancel_requests.remove(&task.generation);
-            self.records.remove(&task.generation);
+            // `HashMap::remove` hashes its key even in an empty map.
+            if !self.cancel_requests.is_empty() {
+                self.cancel_requests.remove(&task.generation);
+            }
+            if !self.records.is_empty() {
+                self.records.remove(&task.generation);
+            }
         }
         Some(Removed {
             generation: task.generation,

@@ -18,6 +18,7 @@ fn main() -> std::io::Result<()> {
     stop_5_join_errors_are_values()?;
     stop_6_cancel_and_wait()?;
     stop_7_blocking_work_that_can_be_told_to_stop()?;
+    stop_8_embedding_time_and_jank()?;
     println!("\nHow fast, against tokio and the peers: `cargo run --release -p looplet-bench`");
     println!("prints the table (about two minutes); the last run is in docs/08-benchmarks.md.");
     println!("\nNext: read README.md, then docs/01-architecture.md.");
@@ -407,6 +408,60 @@ fn stop_7_blocking_work_that_can_be_told_to_stop() -> std::io::Result<()> {
         "  the queued job → {:?}; the stubborn one ran on, and when released → {:?}",
         event_loop.block_on(queued),
         event_loop.block_on(stubborn)
+    );
+    Ok(())
+}
+
+/// Embedding: a manual clock, timers to the microsecond, jank reports.
+fn stop_8_embedding_time_and_jank() -> std::io::Result<()> {
+    header("8. In a host's loop: time you control, timers on time, jank named");
+    println!("  A game or a test decides what time it is; a frame cannot afford a timer");
+    println!("  that fires a millisecond late; a task that blocks the loop must be named.\n");
+
+    let clock = looplet::Clock::manual();
+    clock.auto_advance(true);
+    let mut event_loop = EventLoop::builder().clock(clock.clone()).build()?;
+    let (clock_start, real_start) = (clock.now(), Instant::now());
+    event_loop.block_on(async {
+        sleep(Duration::from_secs(3600)).await; // an hour-long cooldown, say
+    });
+    println!(
+        "  a manual clock with auto-advance: sleep(1 h) took {:.1?} on the loop's clock, {:.2?} real",
+        clock.now() - clock_start,
+        real_start.elapsed()
+    );
+
+    let mut event_loop = EventLoop::new()?;
+    let mut late = Vec::new();
+    for _ in 0..50 {
+        let due = Instant::now() + Duration::from_micros(250);
+        event_loop.block_on(sleep(Duration::from_micros(250)));
+        late.push(Instant::now().saturating_duration_since(due));
+    }
+    late.sort();
+    println!(
+        "  50 sleeps of 250 µs (epoll_wait alone would take ≥ 1 ms each): lateness p50 {:.0?}, max {:.0?}",
+        late[late.len() / 2],
+        late[late.len() - 1]
+    );
+
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&reports);
+    let mut event_loop = EventLoop::builder()
+        .slow_poll_threshold(Duration::from_millis(2))
+        .on_slow_poll(move |slow| seen.borrow_mut().push(slow.to_string()))
+        .build()?;
+    let hog = event_loop.spawn_named("pathfinding", async {
+        let end = Instant::now() + Duration::from_millis(3);
+        while Instant::now() < end {} // blocks the loop: should be spawn_blocking
+    });
+    event_loop.block_on(hog).expect("it ends");
+    println!(
+        "  slow_poll_threshold(2 ms) reported: {}",
+        reports.borrow()[0]
+    );
+    println!(
+        "  (examples/game_loop.rs and examples/calloop/ drive looplet from real host loops.)\n"
     );
     Ok(())
 }

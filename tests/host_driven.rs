@@ -344,6 +344,41 @@ fn the_loop_fd_turns_readable_on_a_remote_call_and_is_consumed_by_the_next_host_
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn the_loop_fd_turns_readable_at_the_next_timer_deadline_and_is_quiet_after_the_turn() {
+    use std::os::fd::AsRawFd;
+    let mut event_loop = looplet::EventLoop::new().unwrap();
+    let deadline = Instant::now() + Duration::from_millis(20);
+    event_loop.call_at(deadline, || {});
+    event_loop.run_until_stalled(); // hands back: the precise timer is armed for the deadline
+    assert!(!loop_fd_is_readable(&event_loop), "not before the deadline");
+
+    // A host waiting on the fd alone (no timeout of its own but a bound).
+    let fd = event_loop.as_raw_fd();
+    let mut host = mio::Poll::new().unwrap();
+    let mut source = mio::unix::SourceFd(&fd);
+    host.registry()
+        .register(&mut source, mio::Token(1), mio::Interest::READABLE)
+        .unwrap();
+    let mut events = mio::Events::with_capacity(4);
+    host.poll(&mut events, Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(
+        !events.is_empty(),
+        "the fd turned readable within the bound"
+    );
+    assert!(Instant::now() >= deadline, "and not before the deadline");
+    host.registry().deregister(&mut source).unwrap();
+
+    let tick = event_loop.run_until_stalled();
+    assert_eq!(tick.callbacks, 1, "the timer's callback ran");
+    assert!(
+        !loop_fd_is_readable(&event_loop),
+        "the host call consumed the timer's event: a host polling the fd must not spin"
+    );
+}
+
 // ----- a stop ends one driving call, then is consumed -----------------------
 
 #[test]

@@ -8,8 +8,8 @@
 //! readable at a deadline given in nanoseconds. Before the loop sleeps
 //! until a timer, it arms the timerfd for that instant and gives
 //! `epoll_wait` a generous timeout as a backstop; the timerfd wakes it on
-//! time. Elsewhere this type does nothing and the millisecond timeout
-//! remains.
+//! time. Elsewhere (and under Miri, which cannot make a timerfd) this type
+//! does nothing and the millisecond timeout remains.
 //!
 //! The same timerfd makes the loop's own fd (`AsRawFd`) readable at its
 //! next timer deadline while a host drives it (`EventLoop::return_to_host`
@@ -26,14 +26,14 @@ use std::time::Instant;
 
 /// The timerfd and the instant it is armed for.
 pub(crate) struct PreciseTimer {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     fd: std::os::fd::OwnedFd,
     armed_for: Option<Instant>,
 }
 
 impl PreciseTimer {
     /// Creates the timerfd and registers it with `registry` under `token`.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     pub fn new(registry: &mio::Registry, token: mio::Token) -> io::Result<Self> {
         use rustix::time::{timerfd_create, TimerfdClockId, TimerfdFlags};
         use std::os::fd::AsRawFd;
@@ -53,7 +53,7 @@ impl PreciseTimer {
     }
 
     /// No precise timer on this system: every method is a no-op.
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(miri))))]
     pub fn new(_registry: &mio::Registry, _token: mio::Token) -> io::Result<Self> {
         Ok(PreciseTimer { armed_for: None })
     }
@@ -81,7 +81,7 @@ impl PreciseTimer {
         self.armed_for = None;
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     fn set(&self, deadline: Instant) -> bool {
         use rustix::time::{timerfd_settime, Itimerspec, TimerfdTimerFlags, Timespec};
         // Relative to now: `Instant` is CLOCK_MONOTONIC, but it does not
@@ -101,7 +101,7 @@ impl PreciseTimer {
         timerfd_settime(&self.fd, TimerfdTimerFlags::empty(), &spec).is_ok()
     }
 
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(miri))))]
     fn set(&self, _deadline: Instant) -> bool {
         false
     }

@@ -6,7 +6,9 @@
 //!
 //! - the **host** owns the thread: each frame it simulates, gives looplet
 //!   what is left of the frame (minus a margin for rendering) with
-//!   `run_for`, "renders", and sleeps until the next frame;
+//!   `run_for`, "renders", and waits for the next frame; while it waits it
+//!   still serves looplet, woken by its wake hook (a worker's result) or at
+//!   its `next_deadline` (a timer), so nothing waits a whole frame;
 //! - **worker threads** load assets and post the results into the loop.
 //!   The game's state lives in an `Rc<RefCell<World>>` on the loop thread,
 //!   which a `Send` closure (`call_soon_threadsafe`) cannot touch: the
@@ -20,6 +22,7 @@
 //!   would list them.
 
 use futures::channel::mpsc;
+use std::sync::mpsc as std_mpsc;
 use futures::StreamExt;
 use looplet::{EventLoop, TaskState};
 use std::cell::RefCell;
@@ -41,8 +44,13 @@ struct World {
 }
 
 fn main() -> std::io::Result<()> {
+    // The wake hook: how a worker's submission interrupts the host's wait.
+    let (wake, woken) = std_mpsc::channel::<()>();
     let mut event_loop = EventLoop::builder()
         .name("game")
+        .wake_hook(move || {
+            let _ = wake.send(());
+        })
         .slow_poll_threshold(Duration::from_millis(2))
         .on_slow_poll(|slow| println!("  [jank] {slow}"))
         .track_tasks(true)
@@ -89,6 +97,8 @@ fn main() -> std::io::Result<()> {
 
     let mut in_looplet = Vec::with_capacity(FRAMES as usize);
     let mut frames_late = 0;
+    let mut served_between_frames = 0;
+    let mut in_looplet_between_frames = Duration::ZERO;
     let start = Instant::now();
     let mut frame_start = start;
     for _ in 0..FRAMES {
@@ -102,14 +112,29 @@ fn main() -> std::io::Result<()> {
         in_looplet.push(before.elapsed());
         busy_for(Duration::from_millis(1)); // render
         let next_frame = frame_start + FRAME;
-        let now = Instant::now();
-        if now > next_frame {
+        if Instant::now() > next_frame {
             frames_late += 1;
-            frame_start = now; // drop the lost time rather than rush
-        } else {
-            std::thread::sleep(next_frame - now);
-            frame_start = next_frame;
+            frame_start = Instant::now(); // drop the lost time rather than rush
+            continue;
         }
+        // Wait for the next frame, serving looplet meanwhile: sleep until
+        // the frame, its next timer, or a wake, whichever comes first.
+        loop {
+            let now = Instant::now();
+            if now >= next_frame {
+                break;
+            }
+            let until = event_loop
+                .next_deadline()
+                .map_or(next_frame, |at| at.min(next_frame));
+            let _ = woken.recv_timeout(until.saturating_duration_since(now));
+            let before = Instant::now();
+            if !event_loop.run_for(Duration::from_millis(1)).is_idle() {
+                served_between_frames += 1;
+                in_looplet_between_frames += before.elapsed();
+            }
+        }
+        frame_start = next_frame;
     }
     for worker in workers {
         worker.join().expect("a worker panicked");
@@ -127,6 +152,10 @@ fn main() -> std::io::Result<()> {
         in_looplet[in_looplet.len() - 1]
     );
     println!("frames late: {frames_late}");
+    println!(
+        "served between frames (a wake or a timer): {served_between_frames} times, {:.1?} in all",
+        in_looplet_between_frames
+    );
     println!(
         "tasks polled: {}, slow polls: {}, wakes from other threads: {} ({} wake syscalls)",
         metrics.polls, metrics.slow_polls, metrics.remote_wakes, metrics.wake_syscalls

@@ -249,7 +249,7 @@ impl Builder {
     /// let mut event_loop = looplet::EventLoop::builder().clock(clock.clone()).build()?;
     /// let deadline = clock.now() + Duration::from_secs(5);
     /// event_loop.call_later(Duration::from_secs(5), || ());
-    /// assert_eq!(event_loop.next_deadline(), Some(deadline), "in the clock's time");
+    /// assert_eq!(event_loop.next_timer(), Some(deadline), "in the clock's time");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {

@@ -527,6 +527,10 @@ impl EventLoop {
 
     /// When the loop next has work, for a host loop's own timer: now (or
     /// earlier) if something is ready, the next timer's deadline, or `None`.
+    /// It is real time (`Instant::now()`'s): on a manual clock
+    /// ([`Builder::clock`]) no timer becomes due while the host sleeps, so it
+    /// is now or `None`; the clock's own next deadline is
+    /// [`next_timer`](Self::next_timer).
     ///
     /// "Ready" includes a message from another thread that turns out to
     /// carry no work (a stale wake, say); the next driving call then takes
@@ -544,11 +548,35 @@ impl EventLoop {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
-        if self.core.has_ready_work() || !self.inbox.is_empty() {
+        let ready = self.core.has_ready_work() || !self.inbox.is_empty();
+        if self.core.clock().is_manual() {
+            // In real time, for the host: manual time does not pass while it
+            // sleeps, so only a wake (an `advance` is one) brings work.
+            return ready.then(Instant::now);
+        }
+        if ready {
             Some(self.core.now())
         } else {
             self.core.next_timer()
         }
+    }
+
+    /// The earliest timer's deadline, in the loop's clock's time: on a
+    /// manual clock, how far to `advance` for the next timer to fire
+    /// (`next_deadline` is the host's real time).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
+    /// let clock = looplet::Clock::manual();
+    /// let event_loop = looplet::EventLoop::builder().clock(clock.clone()).build()?;
+    /// event_loop.call_later(Duration::from_secs(5), || ());
+    /// assert_eq!(event_loop.next_timer(), Some(clock.now() + Duration::from_secs(5)));
+    /// assert_eq!(event_loop.next_deadline(), None, "for the host: only a wake brings work");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.core.next_timer()
     }
 
     /// How long a host may sleep before it must drive the loop again:
@@ -571,6 +599,12 @@ impl EventLoop {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn host_timeout(&self) -> Option<Duration> {
+        if self.core.clock().is_manual() {
+            // Manual time does not pass while the host sleeps: no timer can
+            // become due then, only a wake (an `advance` is one) brings work.
+            let ready = self.core.has_ready_work() || !self.inbox.is_empty();
+            return ready.then_some(Duration::ZERO);
+        }
         host_timeout(self.next_deadline(), self.core.now())
     }
 
@@ -755,7 +789,12 @@ impl EventLoop {
                 break;
             }
             // Stalled: this turn found nothing, and nothing arrived since.
-            let stalled = this.is_idle() && !self.core.has_ready_work() && self.inbox.is_empty();
+            // (With an auto-advancing clock, only once no timer is left to
+            // jump to: these calls never sleep, so they jump here.)
+            let stalled = this.is_idle()
+                && !self.core.has_ready_work()
+                && self.inbox.is_empty()
+                && !self.auto_advance();
             // Out of time, but never before the call ran something that was
             // ready: a turn that met only stale ids (the rest of a snapshot
             // whose tasks were aborted since) has spent nothing.
@@ -873,6 +912,15 @@ impl EventLoop {
         }
     }
 
+    /// A manual clock with auto-advance jumps to the next timer's deadline
+    /// when the loop has nothing else to wait for. Returns whether it did.
+    fn auto_advance(&self) -> bool {
+        let clock = self.core.clock();
+        clock.is_auto_advancing()
+            && self.may_jump_the_clock()
+            && self.core.next_timer().is_some_and(|at| clock.jump_to(at))
+    }
+
     /// Auto-advance may jump only when the loop has nothing to wait for
     /// but timers: no message pending, no blocking job running or queued
     /// (its result is real time away).
@@ -909,13 +957,9 @@ impl EventLoop {
 
     /// Step 3: sleeps in `epoll_wait` until woken, the next timer, or `max_wait`.
     fn sleep(&mut self, max_wait: Option<Duration>) {
-        let clock = self.core.clock();
-        let until_timer = if clock.is_manual() {
-            if clock.is_auto_advancing() && self.may_jump_the_clock() {
-                let jumped = self.core.next_timer().is_some_and(|at| clock.jump_to(at));
-                if jumped {
-                    return; // the caller fires what is due now
-                }
+        let until_timer = if self.core.clock().is_manual() {
+            if self.auto_advance() {
+                return; // the caller fires what is due now
             }
             // Manual time does not pass while the loop sleeps: only a
             // wake (an `advance` is one) can make a timer due.

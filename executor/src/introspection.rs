@@ -93,7 +93,8 @@ pub struct TaskInfo {
     pub id: TaskId,
     /// Its name, if it was spawned with one.
     pub name: Option<String>,
-    /// Queued, waiting, running or finished.
+    /// Queued, waiting or finished (a finished task is listed until its
+    /// `JoinHandle` collects the outcome).
     pub state: TaskState,
     /// How many times it was polled (0 unless `Builder::track_tasks` is on).
     pub polls: u64,
@@ -101,8 +102,9 @@ pub struct TaskInfo {
     /// unless `Builder::track_tasks` is on). A task waiting for a long time
     /// is not necessarily stuck; one that is `Queued` for long is starved.
     pub since_last_poll: Option<Duration>,
-    /// Where it was spawned (unless `Builder::track_tasks` or
-    /// `slow_poll_threshold` is on, or for a task from another thread: `None`).
+    /// Where it was spawned. `None` unless `Builder::track_tasks` or
+    /// `slow_poll_threshold` is on, and always `None` for a task from
+    /// another thread.
     pub spawned_at: Option<&'static Location<'static>>,
 }
 

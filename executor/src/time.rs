@@ -249,9 +249,12 @@ pub fn timeout<F: Future>(
     }
 }
 
-/// A periodic timer: `tick().await` completes once per `period`. The first
-/// tick completes at once. A late tick does not cause a burst of catch-up
-/// ticks: the schedule restarts from the late tick.
+/// A periodic timer: `tick().await` completes once per `period`, on the
+/// current loop's clock. The first tick completes at once (at the first
+/// poll, for an interval made outside a loop). Ticks keep to their grid
+/// (`first + n × period`) when they are late by less than a period; a tick
+/// late by a whole period or more does not cause a burst of catch-up ticks:
+/// the grid restarts from that tick.
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -272,7 +275,7 @@ pub fn interval(period: Duration) -> Interval {
     );
     Interval {
         period,
-        sleep: sleep_until(now()),
+        sleep: sleep(Duration::ZERO), // lazy outside a loop, like `sleep`
     }
 }
 

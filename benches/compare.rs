@@ -17,6 +17,11 @@
 //! its id (`looplet`, `tokio_ct`, `tokio_localset`, `async_executor_local`,
 //! `futures_localpool`, and `raw` for a control). A runtime that cannot do a
 //! workload has no function in its group.
+//!
+//! Timer lateness (`looplet_bench::workloads::timer_lateness`: how late a
+//! sleep ends, p50 and p99) is not here: it is not a time per operation,
+//! and criterion's mean per iteration would hide the tail it is about. The
+//! table command measures it.
 
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]

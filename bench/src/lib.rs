@@ -41,6 +41,12 @@
 //! a foreign thread, no timers, no blocking pool), the case is left out;
 //! [`missing_reason`] says why.
 //!
+//! One workload is not timed: [`workloads::timer_lateness`] records how
+//! late sequential sleeps end (p50 and p99, µs), through a [`Sleeper`]
+//! of its own instead of a [`Runner`], and only the table command runs it.
+//!
+//! [`Sleeper`]: workloads::timer_lateness::Sleeper
+//!
 //! Cross-thread waits are always bounded by [`common::TIMEOUT`]: a bug makes
 //! a case panic, never hang.
 #![forbid(unsafe_code)]
@@ -135,8 +141,13 @@ pub fn cases() -> Vec<Case> {
 /// Why `runtime` has no case for `workload` (the table's footnote for a
 /// `—`), or `None` if it has one.
 pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
-    let has_case = workloads::by_name(workload)
-        .is_some_and(|w| (w.cases)().iter().any(|c| c.runtime == runtime));
+    let has_case = match workloads::timer_lateness::by_name(workload) {
+        Some(_) => workloads::timer_lateness::cases()
+            .iter()
+            .any(|c| c.runtime == runtime),
+        None => workloads::by_name(workload)
+            .is_some_and(|w| (w.cases)().iter().any(|c| c.runtime == runtime)),
+    };
     if has_case {
         return None;
     }
@@ -153,7 +164,7 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
             "no blocking pool of its own (async-executor and LocalPool leave blocking \
              work to another crate's pool, such as `blocking`, or to the caller's threads)"
         }
-        "timers" => {
+        "timers" | "timer_lateness_250us" | "timer_lateness_1ms" => {
             "no timers of its own (async-executor and LocalPool need async-io or \
              futures-timer, i.e. another runtime's timer)"
         }

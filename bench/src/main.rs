@@ -6,9 +6,11 @@
 //! 100,000 pending tasks per runtime with a counting global allocator, and
 //! prints one table: ns per operation per runtime, looplet's ratio to
 //! tokio_ct (or to the raw control), looplet's target and whether it is
-//! met; wake syscalls per remote submission; bytes and allocations per live
-//! task; spawn cost at 1M live tasks against 1K (sampled one runtime at a
-//! time, its 1K and 1M runners interleaved with each other).
+//! met; wake syscalls per remote submission; how late sleeps of 250 µs and
+//! 1 ms end (p50 and p99, batches of sleeps interleaved across the runtimes
+//! like the samples); bytes and allocations per live task; spawn cost at 1M
+//! live tasks against 1K (sampled one runtime at a time, its 1K and 1M
+//! runners interleaved with each other).
 //!
 //! It writes the table to `docs/benchmarks.csv` and
 //! `docs/benchmarks-table.md` and draws `docs/benchmarks.svg`.
@@ -18,6 +20,7 @@
 //! cargo run --release -p looplet-bench -- --quick      # smoke run: few, short samples; writes nothing
 //! cargo run --release -p looplet-bench -- --quick --out /tmp/b   # ... and writes there
 //! cargo run --release -p looplet-bench -- --only spawn_many_local,memory
+//! cargo run --release -p looplet-bench -- --only timer_lateness_250us,timer_lateness_1ms --out /tmp/b
 //! ```
 #![deny(unsafe_code)] // except the allocator, which allows it for itself
 
@@ -28,7 +31,7 @@ mod report;
 use looplet_bench::live_tasks::{self, FUTURE_SIZES};
 use looplet_bench::measure::{self, Sampled, Settings};
 use looplet_bench::runtimes;
-use looplet_bench::workloads::{self, live_spawn};
+use looplet_bench::workloads::{self, live_spawn, timer_lateness};
 use report::{Footprint, Meta, Table};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,7 +50,8 @@ usage: cargo run --release -p looplet-bench [-- OPTIONS]
   --out DIR        write benchmarks.csv, benchmarks-table.md, benchmarks.svg to DIR
                    (default: the workspace's docs/, for a full run)
   --only A,B,...   only these workloads (names as in the table; `memory` for the
-                   live-task memory rows)
+                   live-task memory rows; `timer_lateness_250us`, `timer_lateness_1ms`
+                   for the timer lateness rows)
   --help           this text";
 
 #[derive(Debug, Default)]
@@ -120,6 +124,20 @@ fn main() -> ExitCode {
     if growth.iter().any(|g| args.selected(g.name)) {
         sampled.extend(sample_growth(&growth, &settings));
     }
+    let mut lateness = Vec::new();
+    for sleeps in timer_lateness::ALL {
+        if args.selected(sleeps.name) {
+            eprintln!(
+                "== {}: sleeps of {} one after another",
+                sleeps.name, sleeps.label
+            );
+            lateness.extend(timer_lateness::sample_interleaved(
+                &sleeps,
+                &settings,
+                |line| eprintln!("   {line}"),
+            ));
+        }
+    }
     let footprints = if args.selected("memory") {
         eprintln!("== memory: {LIVE_TASKS} pending tasks per runtime");
         footprints(LIVE_TASKS)
@@ -130,7 +148,7 @@ fn main() -> ExitCode {
     let meta = Meta {
         line: meta_line(&settings, args.quick, started.elapsed()),
     };
-    let table = report::build(meta, &sampled, &footprints);
+    let table = report::build(meta, &sampled, &lateness, &footprints);
     println!("{}", table.markdown());
 
     let out = args.out.clone().or_else(|| (!args.quick).then(docs_dir));

@@ -168,6 +168,20 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The `p`-quantile (0 ≤ p ≤ 1) of `values`, interpolated linearly
+/// between the two nearest ranks (so `percentile(v, 0.5)` is
+/// [`median`]`(v)`); NaN if empty.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (below, above) = (rank.floor() as usize, rank.ceil() as usize);
+    sorted[below] + (sorted[above] - sorted[below]) * (rank - below as f64)
+}
+
 /// `a / b`, when both are finite and `b` is positive.
 pub fn ratio(a: f64, b: f64) -> Option<f64> {
     (a.is_finite() && b.is_finite() && b > 0.0).then(|| a / b)
@@ -182,6 +196,17 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn percentiles_interpolate_between_ranks() {
+        let values: Vec<f64> = (1..=101).rev().map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.5), 51.0);
+        assert_eq!(percentile(&values, 0.99), 100.0);
+        assert_eq!(percentile(&values, 1.0), 101.0);
+        assert_eq!(percentile(&[4.0, 1.0, 3.0, 2.0], 0.5), 2.5);
+        assert_eq!(percentile(&[1.0, 2.0], 0.25), 1.25);
+        assert!(percentile(&[], 0.99).is_nan());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use looplet_bench::live_tasks::FUTURE_SIZES;
 use looplet_bench::measure::{paired_ratio, ratio, Sampled};
 use looplet_bench::runtimes::{self, LOOPLET, RAW, TOKIO_CT};
+use looplet_bench::workloads::timer_lateness::{self, Lateness};
 use looplet_bench::workloads::{self, Workload};
 use std::fmt::Write as _;
 
@@ -244,6 +245,48 @@ fn wake_rows(sampled: &[Sampled]) -> Vec<Row> {
         .collect()
 }
 
+/// looplet's target for the p99 of a sleep's lateness, µs (both lengths).
+const LATENESS_P99_MAX_US: f64 = 100.0;
+
+/// Two rows per sleep length measured: the p50 and the p99 of the
+/// lateness, each runtime's own; the p99 checked against looplet's target.
+fn lateness_rows(lateness: &[Lateness]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for sleeps in timer_lateness::ALL {
+        let of = |runtime: &str| {
+            lateness
+                .iter()
+                .find(|l| l.sleeps.name == sleeps.name && l.runtime == runtime)
+        };
+        let Some(looplet) = of(LOOPLET) else {
+            continue;
+        };
+        for (unit, p, max) in [
+            ("µs late, p50", 0.50, None),
+            ("µs late, p99", 0.99, Some(LATENESS_P99_MAX_US)),
+        ] {
+            let cells = COLUMNS.map(|column| match of(column) {
+                Some(measured) => Cell::Value(measured.percentile(p)),
+                None => match looplet_bench::missing_reason(sleeps.name, column) {
+                    Some(reason) if column != RAW => Cell::Missing(reason),
+                    _ => Cell::Blank,
+                },
+            });
+            rows.push(Row {
+                measure: format!("timer lateness, {} sleeps", sleeps.label),
+                unit: unit.into(),
+                cells,
+                check: max.map(|max| Check {
+                    what: "looplet".into(),
+                    figure: Some(looplet.percentile(p)),
+                    max: Some(max),
+                }),
+            });
+        }
+    }
+    rows
+}
+
 fn memory_rows(footprints: &[Footprint]) -> Vec<Row> {
     let mut rows = Vec::new();
     for (unit, bytes) in [("bytes per task", true), ("allocations per task", false)] {
@@ -306,8 +349,14 @@ fn growth_row(sampled: &[Sampled]) -> Option<Row> {
     })
 }
 
-/// Builds the table from the samples and the footprints.
-pub fn build(meta: Meta, sampled: &[Sampled], footprints: &[Footprint]) -> Table {
+/// Builds the table from the samples, the sleeps' lateness and the
+/// footprints.
+pub fn build(
+    meta: Meta,
+    sampled: &[Sampled],
+    lateness: &[Lateness],
+    footprints: &[Footprint],
+) -> Table {
     let all = workloads::all();
     let (controls, timed): (Vec<&Workload>, Vec<&Workload>) =
         all.iter().partition(|w| w.name.starts_with("control_"));
@@ -318,6 +367,7 @@ pub fn build(meta: Meta, sampled: &[Sampled], footprints: &[Footprint]) -> Table
         }
     }
     rows.extend(wake_rows(sampled));
+    rows.extend(lateness_rows(lateness));
     rows.extend(memory_rows(footprints));
     rows.extend(growth_row(sampled));
     Table { meta, rows }
@@ -409,6 +459,15 @@ impl Table {
              medians. futures' LocalPool has no join handle: its tasks are awaited through \
              `spawn_local_with_handle` (a oneshot per task), and its live tasks keep no handle."
         );
+        if self.rows.iter().any(|row| row.unit.starts_with("µs late")) {
+            let _ = writeln!(
+                out,
+                "Timer lateness: a sleep's wake-up minus its deadline, sleeps one after another \
+                 on an idle loop, in batches interleaved like the samples; p50 and p99 over all \
+                 of a runtime's sleeps, not medians; `raw`: `std::thread::sleep` of the same \
+                 length, no runtime (the machine's own tail)."
+            );
+        }
         out
     }
 
@@ -482,6 +541,27 @@ mod tests {
         };
         assert_eq!(check(0.35).met(), "yes");
         assert_eq!(check(0.36).met(), "NO");
+    }
+
+    #[test]
+    fn lateness_rows_check_looplets_p99_and_footnote_runtimes_without_timers() {
+        let measured = |runtime, us| Lateness {
+            sleeps: timer_lateness::SLEEP_1MS,
+            runtime,
+            lateness_us: vec![us; 10],
+        };
+        let rows = lateness_rows(&[measured(LOOPLET, 40.0), measured(TOKIO_CT, 1100.0)]);
+        let units: Vec<&str> = rows.iter().map(|row| row.unit.as_str()).collect();
+        assert_eq!(units, ["µs late, p50", "µs late, p99"], "1 ms only");
+        let p99 = &rows[1];
+        assert_eq!(p99.measure, "timer lateness, 1 ms sleeps");
+        assert_eq!(p99.cells[0], Cell::Value(40.0));
+        assert_eq!(p99.cells[1], Cell::Value(1100.0));
+        assert_eq!(p99.cells[2], Cell::Blank, "can sleep, not measured");
+        assert!(matches!(p99.cells[3], Cell::Missing(_)));
+        assert_eq!(p99.cells[5], Cell::Blank);
+        assert_eq!(p99.check.as_ref().map(Check::met), Some("yes"));
+        assert!(rows[0].check.is_none());
     }
 
     #[test]

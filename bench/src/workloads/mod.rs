@@ -3,6 +3,10 @@
 //! Each module implements its workload for every runtime that can do it,
 //! side by side (same shape, each runtime's own spawn), and says in its docs
 //! what it measures and which peer benchmark its shape comes from.
+//!
+//! [`timer_lateness`] is the one that is not timed: it records how late
+//! each sleep ends, has no [`Case`]s, and is not in [`all`], so not in the
+//! criterion bench either; the table command samples it by itself.
 
 use crate::{runtimes, Case, Runner};
 
@@ -17,6 +21,7 @@ pub mod remote_round_trip;
 pub mod spawn_blocking;
 pub mod spawn_many_local;
 pub mod spawn_many_remote;
+pub mod timer_lateness;
 pub mod timers;
 pub mod yield_many;
 

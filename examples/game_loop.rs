@@ -22,11 +22,11 @@
 //!   would list them.
 
 use futures::channel::mpsc;
-use std::sync::mpsc as std_mpsc;
 use futures::StreamExt;
 use looplet::{EventLoop, TaskState};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_micros(16_667);

@@ -164,6 +164,10 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
             "no blocking pool of its own (async-executor and LocalPool leave blocking \
              work to another crate's pool, such as `blocking`, or to the caller's threads)"
         }
+        "spawn_many_local_tracked" => {
+            "looplet's own opt-in (Builder::track_tasks); compare with spawn_many_local, \
+             the same loop with tracking off"
+        }
         "timers" | "timer_lateness_250us" | "timer_lateness_1ms" => {
             "no timers of its own (async-executor and LocalPool need async-io or \
              futures-timer, i.e. another runtime's timer)"

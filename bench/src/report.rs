@@ -123,6 +123,7 @@ const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
         Some(1.1),
     ),
     ("timers", Baseline::TokioCt, Some(0.70)),
+    ("spawn_many_local_tracked", Baseline::TokioCt, None),
     ("soft_cancel", Baseline::TokioCt, None),
     ("cancel_and_wait", Baseline::TokioCt, None),
     ("spawn_blocking_idle", Baseline::TokioCt, Some(0.70)),

@@ -181,7 +181,9 @@ pub(crate) struct TaskSlab {
     cancel_requests: HashMap<u64, u32>,
     /// Poll counts and spawn sites, by generation: only while the loop
     /// tracks tasks (`Builder::track_tasks`, `slow_poll_threshold`).
-    records: HashMap<u64, TaskRecord>,
+    /// Indexed by slot (dense, like the slab: no hashing on the poll path);
+    /// a record is its task's only while the generations match.
+    records: Vec<Option<(u64, TaskRecord)>>,
     /// Either table above ever had an entry: until then a task's end skips
     /// both with one test (most loops never cancel or track anything).
     per_task_tables_used: bool,
@@ -284,8 +286,8 @@ impl TaskSlab {
             if !self.cancel_requests.is_empty() {
                 self.cancel_requests.remove(&task.generation);
             }
-            if !self.records.is_empty() {
-                self.records.remove(&task.generation);
+            if let Some(record) = self.records.get_mut(id.slot()) {
+                *record = None;
             }
         }
         Some(Removed {
@@ -351,16 +353,30 @@ impl TaskSlab {
             last_poll: None,
         };
         self.per_task_tables_used = true;
-        self.records.insert(id.generation(), record);
+        if self.records.len() <= id.slot() {
+            self.records.resize(id.slot() + 1, None);
+        }
+        self.records[id.slot()] = Some((id.generation(), record));
     }
 
     /// Counts a poll of task `id` that ended at `ended`; its record, if
     /// the task is tracked.
     pub fn note_poll(&mut self, id: TaskId, ended: Instant) -> Option<TaskRecord> {
-        let record = self.records.get_mut(&id.generation())?;
+        let (generation, record) = self.records.get_mut(id.slot())?.as_mut()?;
+        if *generation != id.generation() {
+            return None;
+        }
         record.polls += 1;
         record.last_poll = Some(ended);
         Some(*record)
+    }
+
+    /// The record of the task in `slot` of `generation`, if tracked.
+    fn record(&self, slot: usize, generation: u64) -> Option<&TaskRecord> {
+        match self.records.get(slot)? {
+            Some((tracked, record)) if *tracked == generation => Some(record),
+            _ => None,
+        }
     }
 
     /// Every task in the slab, as `EventLoop::tasks` shows it.
@@ -374,7 +390,7 @@ impl TaskSlab {
                     _ if task.wakers.task_waker.is_queued() => TaskState::Queued,
                     _ => TaskState::Waiting,
                 };
-                let record = self.records.get(&task.generation);
+                let record = self.record(slot, task.generation);
                 TaskInfo {
                     id,
                     name: self.names.get(&task.generation).map(|n| n.to_string()),

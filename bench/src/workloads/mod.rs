@@ -42,6 +42,7 @@ pub struct Workload {
 pub fn all() -> Vec<Workload> {
     vec![
         spawn_many_local::WORKLOAD,
+        spawn_many_local::TRACKED,
         chained_spawn::WORKLOAD,
         yield_many::WORKLOAD,
         ping_pong::WORKLOAD,

@@ -22,6 +22,40 @@ pub const WORKLOAD: Workload = Workload {
     cases,
 };
 
+/// The same workload on a looplet loop built with `track_tasks(true)`
+/// (every task's polls, last poll and spawn site recorded for
+/// `EventLoop::tasks`): what the opt-in costs, next to tokio for the ratio.
+/// The plain `spawn_many_local` row is the loop with tracking off.
+pub const TRACKED: Workload = Workload {
+    name: "spawn_many_local_tracked",
+    unit: "task",
+    cases: tracked_cases,
+};
+
+fn tracked_cases() -> Vec<Case> {
+    let looplet_tracked = || {
+        let tracked = looplet::EventLoop::builder()
+            .track_tasks(true)
+            .build()
+            .expect("EventLoop::build");
+        Timed::boxed(tracked, looplet)
+    };
+    vec![
+        Case {
+            workload: TRACKED.name,
+            runtime: runtimes::LOOPLET,
+            elements_per_iter: NUM_SPAWN as u64,
+            build: looplet_tracked,
+        },
+        Case {
+            workload: TRACKED.name,
+            runtime: runtimes::TOKIO_CT,
+            elements_per_iter: NUM_SPAWN as u64,
+            build: || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
+        },
+    ]
+}
+
 fn cases() -> Vec<Case> {
     per_runtime(
         WORKLOAD.name,

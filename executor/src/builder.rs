@@ -36,6 +36,7 @@ pub struct Builder {
     pub(crate) slow_poll_threshold: Option<Duration>,
     pub(crate) slow_poll_hook: SlowPollHook,
     pub(crate) track_tasks: bool,
+    pub(crate) io_interval: u32,
 }
 
 impl Default for Builder {
@@ -53,6 +54,7 @@ impl Default for Builder {
             slow_poll_threshold: None,
             slow_poll_hook: Box::new(print_slow_poll),
             track_tasks: false,
+            io_interval: Builder::DEFAULT_IO_INTERVAL,
         }
     }
 }
@@ -65,6 +67,10 @@ impl Builder {
     /// How long dropping the loop waits for cancelled blocking jobs by
     /// default: 1 s.
     pub const DEFAULT_BLOCKING_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// How often a loop that never sleeps looks at its sockets by default:
+    /// every 8 turns.
+    pub const DEFAULT_IO_INTERVAL: u32 = 8;
 
     /// A builder with the defaults.
     ///
@@ -311,6 +317,31 @@ impl Builder {
     /// ```
     pub fn track_tasks(mut self, on: bool) -> Self {
         self.track_tasks = on;
+        self
+    }
+
+    /// A loop that is never idle (a task always ready) never sleeps in
+    /// `epoll_wait`, where it learns that a socket is ready; so it also
+    /// polls for I/O without waiting every `turns` turns
+    /// ([`DEFAULT_IO_INTERVAL`](Self::DEFAULT_IO_INTERVAL) unless set; 1 means
+    /// every turn). Only a loop with sockets pays for it.
+    ///
+    /// # Panics
+    /// If `turns` is 0.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// let event_loop = looplet::EventLoop::builder().io_interval(1).build()?; // a server: I/O first
+    /// # drop(event_loop);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn io_interval(mut self, turns: u32) -> Self {
+        assert!(
+            turns > 0,
+            "Builder::io_interval(0): the loop must look at its sockets"
+        );
+        self.io_interval = turns;
         self
     }
 

@@ -21,6 +21,7 @@ use crate::blocking::pool::BlockingPool;
 use crate::callbacks::{CallbackKey, Callbacks, LocalCallback};
 use crate::clock::Clock;
 use crate::introspection::{SlowPoll, SlowPollHook, TaskInfo};
+use crate::io::reactor::{Direction, Reactor, Readiness, SourceKey};
 use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::outcome::{panic_message, BoxFuture, JoinError, Outcome, Payload};
@@ -72,6 +73,16 @@ pub(crate) struct Core {
     /// threshold): the one test the poll path makes when both are off.
     time_polls: bool,
     slow_poll: Option<SlowPollWatch>,
+    /// The I/O sources registered in the loop's `Poll` (`io/reactor.rs`),
+    /// and that `Poll`'s registry to add and remove them.
+    reactor: RefCell<Reactor>,
+    /// How many sources the reactor holds, readable without a borrow: the
+    /// turn asks it every time, and a loop without sockets must pay ~nothing.
+    io_source_count: Cell<usize>,
+    registry: mio::Registry,
+    /// Wakers taken by an I/O dispatch, woken once the reactor's borrow is
+    /// released (kept to reuse its allocation).
+    io_to_wake: RefCell<Vec<Waker>>,
 }
 
 /// The settings a `Core` is made with (from the `Builder`).
@@ -99,7 +110,12 @@ pub(crate) enum JoinPoll {
 }
 
 impl Core {
-    pub fn new(loop_id: u64, injector: Arc<Injector<Message>>, settings: CoreSettings) -> Self {
+    pub fn new(
+        loop_id: u64,
+        injector: Arc<Injector<Message>>,
+        registry: mio::Registry,
+        settings: CoreSettings,
+    ) -> Self {
         let CoreSettings {
             panic_policy,
             panic_hook,
@@ -109,6 +125,10 @@ impl Core {
             track_tasks,
         } = settings;
         Core {
+            reactor: RefCell::default(),
+            io_source_count: Cell::new(0),
+            registry,
+            io_to_wake: RefCell::default(),
             time_polls: track_tasks || slow_poll.is_some(),
             slow_poll,
             loop_id,
@@ -763,6 +783,71 @@ impl Core {
     /// The earliest pending timer's deadline.
     pub fn next_timer(&self) -> Option<Instant> {
         self.timers.borrow_mut().next_deadline()
+    }
+
+    // ----- I/O sources (io/reactor.rs) -------------------------------------
+
+    /// Registers `source` with the loop's `Poll`, readable and writable,
+    /// edge-triggered.
+    pub fn register_source(
+        &self,
+        source: &mut impl mio::event::Source,
+    ) -> std::io::Result<SourceKey> {
+        let (key, token) = self.reactor.borrow_mut().insert();
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        if let Err(error) = self.registry.register(source, token, interest) {
+            let _ = self.reactor.borrow_mut().remove(key);
+            return Err(error);
+        }
+        self.io_source_count.set(self.io_source_count.get() + 1);
+        Ok(key)
+    }
+
+    /// Deregisters `source` and forgets it; an event already in flight for
+    /// it names a slot of another generation and wakes nobody.
+    pub fn deregister_source(&self, source: &mut impl mio::event::Source, key: SourceKey) {
+        let _ = self.registry.deregister(source);
+        let wakers = self.reactor.borrow_mut().remove(key);
+        self.io_source_count.set(self.reactor.borrow().len());
+        drop(wakers); // user code, possibly: outside the borrow
+    }
+
+    /// How many I/O sources are registered.
+    #[inline]
+    pub fn io_sources(&self) -> usize {
+        self.io_source_count.get()
+    }
+
+    /// Is `key` ready in `direction`? If not, the task's waker waits for it.
+    pub fn poll_io_ready(
+        &self,
+        key: SourceKey,
+        direction: Direction,
+        cx: &Context<'_>,
+    ) -> Poll<()> {
+        let (ready, replaced) = self.reactor.borrow_mut().poll_ready(key, direction, cx);
+        drop(replaced);
+        ready
+    }
+
+    /// An operation on `key` in `direction` would block: not ready any more.
+    pub fn clear_io_ready(&self, key: SourceKey, direction: Direction) {
+        self.reactor.borrow_mut().clear_ready(key, direction);
+    }
+
+    /// Sets the readiness the poller reported and wakes the waiting tasks.
+    pub fn dispatch_io(&self, events: impl Iterator<Item = (mio::Token, Readiness)>) {
+        let mut to_wake = self.io_to_wake.take();
+        {
+            let mut reactor = self.reactor.borrow_mut();
+            for (token, readiness) in events {
+                reactor.dispatch(token, readiness, &mut to_wake);
+            }
+        }
+        for waker in to_wake.drain(..) {
+            waker.wake();
+        }
+        *self.io_to_wake.borrow_mut() = to_wake;
     }
 
     // ----- introspection and teardown -------------------------------------

@@ -42,6 +42,7 @@ use crate::context;
 use crate::core::{Core, CoreSettings, SlowPollWatch};
 use crate::handle::Handle;
 use crate::introspection::TaskInfo;
+use crate::io::reactor::Readiness;
 use crate::join_handle::JoinHandle;
 use crate::message::Message;
 use crate::metrics::Metrics;
@@ -190,6 +191,10 @@ pub struct EventLoop {
     events: mio::Events,
     /// Wakes `epoll_wait` at a timer's deadline to the microsecond.
     precise_timer: PreciseTimer,
+    /// Turns since the last look at the sockets; a busy loop that never
+    /// sleeps still looks every `io_interval` turns.
+    turns_without_io: u32,
+    io_interval: u32,
     name: Option<String>,
     /// What is left of a turn's snapshot (callback slots, ready tasks) that
     /// `run_for`'s budget cut short; the next turn runs it before anything
@@ -256,7 +261,7 @@ impl EventLoop {
             slow_poll,
             track_tasks: builder.track_tasks,
         };
-        let core = Core::new(loop_id, injector, settings);
+        let core = Core::new(loop_id, injector, poll.registry().try_clone()?, settings);
         // A loop that is not running counts as asleep: a submission made
         // before the first run/turn must wake whoever will drive it.
         inbox.return_to_host(false);
@@ -265,6 +270,8 @@ impl EventLoop {
             core: Rc::new(core),
             inbox,
             precise_timer,
+            turns_without_io: 0,
+            io_interval: builder.io_interval,
             poll,
             // Room for more events than the one wake fd yields, so that
             // sources registered later are read in one `poll` too.
@@ -817,20 +824,27 @@ impl EventLoop {
             .precise_timer
             .armed_for()
             .is_some_and(|at| at <= Instant::now());
-        if self.inbox.woke_up() || timer_fired {
-            // Someone wrote the wake fd, or the precise timer fired, while
-            // we were away. Consume that event now: host-driven calls may
-            // never sleep in `epoll_wait`, and a host polling our fd for
-            // readability would otherwise see it readable forever and spin.
-            let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
-            self.note_timer_event();
+        if self.inbox.woke_up() || timer_fired || self.core.io_sources() > 0 {
+            // Someone wrote the wake fd, the precise timer fired, or a
+            // socket may be ready, while we were away. Take those events
+            // now: host-driven calls may never sleep in `epoll_wait`, and a
+            // host polling our fd for readability would otherwise see it
+            // readable forever and spin.
+            self.poll_events(Some(Duration::ZERO));
         }
         entered
     }
 
     /// The loop is about to stop running: from now on, producers must wake
-    /// it, and its fd becomes readable at its next timer deadline.
+    /// it, and its fd becomes readable at its next timer deadline (or when
+    /// a socket turns ready).
     fn return_to_host(&mut self) {
+        if self.core.io_sources() > 0 {
+            // Take the sockets' pending events (a fresh registration's, say)
+            // so the fd is quiet for the host unless there is work; a task
+            // they make ready counts as work pending just below.
+            self.poll_events(Some(Duration::ZERO));
+        }
         self.inbox.return_to_host(self.core.has_ready_work());
         if !self.core.clock().is_manual() {
             if let Some(deadline) = self.core.next_timer() {
@@ -859,6 +873,7 @@ impl EventLoop {
         until: Option<Instant>,
     ) -> Tick {
         self.core.count_turn();
+        self.poll_io_if_due();
         let took_messages = self.drain_injector();
         self.core.fire_timers();
 
@@ -903,12 +918,30 @@ impl EventLoop {
         }
     }
 
-    /// After a poll: if it took the precise timer's event, the timer is
-    /// spent. (Until its event is seen, a passed deadline keeps the next
-    /// driving call polling once, so the fd never stays readable for a host.)
-    fn note_timer_event(&mut self) {
-        if self.events.iter().any(|event| event.token() == TIMER_TOKEN) {
-            self.precise_timer.fired();
+    /// Waits up to `timeout` in `epoll_wait` and takes what it reports:
+    /// the wake fd's event (the inbox is drained by the caller), the
+    /// precise timer's (the timer is spent; until its event is seen, a
+    /// passed deadline keeps the next driving call polling once, so the fd
+    /// never stays readable for a host), and the sockets' readiness, which
+    /// wakes the tasks waiting for it.
+    fn poll_events(&mut self, timeout: Option<Duration>) {
+        // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
+        let _ = self.poll.poll(&mut self.events, timeout);
+        self.turns_without_io = 0;
+        let mut io_events = false;
+        for event in self.events.iter() {
+            match event.token() {
+                WAKE_TOKEN => {}
+                TIMER_TOKEN => self.precise_timer.fired(),
+                _ => io_events = true,
+            }
+        }
+        if io_events {
+            let sources = self.events.iter().filter_map(|event| {
+                let token = event.token();
+                (token != WAKE_TOKEN && token != TIMER_TOKEN).then(|| (token, Readiness::of(event)))
+            });
+            self.core.dispatch_io(sources);
         }
     }
 
@@ -927,6 +960,20 @@ impl EventLoop {
     fn may_jump_the_clock(&self) -> bool {
         let pool = self.core.blocking_pool().stats();
         self.inbox.is_empty() && pool.threads_busy == 0 && pool.jobs_queued == 0
+    }
+
+    /// Step 0: a loop that does not sleep still looks at its sockets every
+    /// `io_interval` turns, so a busy loop never starves them. A loop with
+    /// no socket skips this with one test.
+    #[inline]
+    fn poll_io_if_due(&mut self) {
+        if self.core.io_sources() == 0 {
+            return;
+        }
+        self.turns_without_io += 1;
+        if self.turns_without_io >= self.io_interval {
+            self.poll_events(Some(Duration::ZERO));
+        }
     }
 
     /// Step 1: moves up to [`MAX_MESSAGES_PER_TURN`] messages from other threads
@@ -987,8 +1034,7 @@ impl EventLoop {
         };
         self.core.count_sleep();
         // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
-        let _ = self.poll.poll(&mut self.events, poll_timeout);
-        self.note_timer_event();
+        self.poll_events(poll_timeout);
         self.inbox.woke_up();
     }
 }

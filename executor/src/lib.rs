@@ -36,6 +36,10 @@
 //! | L3 | `group.rs` | `TaskGroup`: tasks that live and end together |
 //! | L3 | `remote_handle.rs` | `RemoteHandle`: the outcome that always arrives |
 //! | L3 | `handle.rs` | `Handle`: the loop from other threads |
+//! | L1 | `io/reactor.rs` | the reactor: I/O readiness per source, by token |
+//! | L3 | `io/async_io.rs` | `Async<T>`: a mio source a task can await |
+//! | L3 | `net/tcp.rs` | `TcpListener`, `TcpStream` |
+//! | L3 | `net/udp.rs` | `UdpSocket` |
 //! | L3 | `blocking/handle.rs` | `BlockingHandle`; `looplet::spawn_blocking` |
 //! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
 //! | L4 | `builder.rs` | `Builder`: a loop with other settings |
@@ -73,7 +77,9 @@ mod cancel;
 mod context;
 mod group;
 mod handle;
+pub mod io;
 mod join_handle;
+pub mod net;
 mod remote_handle;
 mod time;
 

@@ -1,0 +1,318 @@
+//! `Async<T>`: a mio source registered with the current loop.
+
+use crate::context;
+use crate::core::Core;
+use crate::io::reactor::{Direction, SourceKey};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// A mio source (`T: mio::event::Source`: a socket, a pipe) registered with
+/// the current loop, whose operations a task can await.
+///
+/// An operation that would block returns `WouldBlock` from the source;
+/// [`read_with`](Self::read_with) and [`write_with`](Self::write_with) run
+/// such an operation, and when it would block, clear the source's readiness
+/// and wait for the loop to report it ready again. `Async<T>` also
+/// implements `futures_io::AsyncRead`/`AsyncWrite` when `T` reads/writes.
+///
+/// `Async` is `!Send`: it belongs to its loop's thread. Dropping it
+/// deregisters the source (the source itself is dropped with it).
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// use looplet::io::Async;
+/// let mut event_loop = looplet::EventLoop::new()?;
+/// event_loop.block_on(async {
+///     let (a, _b) = mio::net::UnixStream::pair()?;
+///     let a = Async::new(a)?;
+///     a.writable().await?; // a fresh socket can be written
+///     std::io::Result::Ok(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Async<T: mio::event::Source> {
+    source: Option<T>,
+    key: SourceKey,
+    core: Rc<Core>,
+}
+
+impl<T: mio::event::Source> Async<T> {
+    /// Registers `source` with the current loop.
+    ///
+    /// # Errors
+    /// Outside a running loop (there is no `Poll` to register with): an
+    /// error of kind `Other` saying so; or the registration's own error.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// use looplet::io::Async;
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// let outside = Async::new(a).unwrap_err();
+    /// assert!(outside.to_string().contains("outside a running loop"), "{outside}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(mut source: T) -> io::Result<Async<T>> {
+        let Some(core) = context::try_current() else {
+            return Err(io::Error::other(
+                "looplet: an I/O source was registered outside a running loop; \
+                 create it inside a task or the future given to EventLoop::block_on",
+            ));
+        };
+        let key = core.register_source(&mut source)?;
+        Ok(Async {
+            source: Some(source),
+            key,
+            core,
+        })
+    }
+
+    /// The source.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// let a = looplet::io::Async::new(a)?;
+    /// assert!(a.get_ref().peer_addr().is_ok());
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn get_ref(&self) -> &T {
+        self.source.as_ref().expect("present until dropped")
+    }
+
+    /// The source, mutably.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// let mut a = looplet::io::Async::new(a)?;
+    /// let _source: &mut mio::net::UnixStream = a.get_mut();
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.source.as_mut().expect("present until dropped")
+    }
+
+    /// Deregisters the source and hands it back.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// let plain: mio::net::UnixStream = looplet::io::Async::new(a)?.into_inner();
+    /// # drop(plain);
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_inner(mut self) -> T {
+        let mut source = self.source.take().expect("present until dropped");
+        self.core.deregister_source(&mut source, self.key);
+        source
+    }
+
+    /// Waits until the source is readable (or its read side closed).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// use std::io::Write;
+    /// let (a, mut b) = mio::net::UnixStream::pair()?;
+    /// let a = looplet::io::Async::new(a)?;
+    /// b.write_all(b"x")?;
+    /// a.readable().await?;
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn readable(&self) -> Readable<'_, T> {
+        Readable(self)
+    }
+
+    /// Waits until the source is writable (or its write side closed).
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// looplet::io::Async::new(a)?.writable().await?;
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn writable(&self) -> Writable<'_, T> {
+        Writable(self)
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, waiting for
+    /// readability in between: a read, an accept, a `recv_from`.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// use std::io::{Read, Write};
+    /// let (a, mut b) = mio::net::UnixStream::pair()?;
+    /// let a = looplet::io::Async::new(a)?;
+    /// b.write_all(b"hello")?;
+    /// let mut buf = [0; 5];
+    /// a.read_with(|mut s| s.read_exact(&mut buf)).await?;
+    /// assert_eq!(&buf, b"hello");
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            match op(self.get_ref()) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.core.clear_io_ready(self.key, Direction::Read);
+                    self.readable().await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, waiting for
+    /// writability in between: a write, a `send_to`.
+    ///
+    /// ```
+    /// # use looplet_executor as looplet;
+    /// # let mut event_loop = looplet::EventLoop::new()?;
+    /// # event_loop.block_on(async {
+    /// use std::io::Write;
+    /// let (a, _b) = mio::net::UnixStream::pair()?;
+    /// let a = looplet::io::Async::new(a)?;
+    /// assert_eq!(a.write_with(|mut s| s.write(b"hi")).await?, 2);
+    /// # std::io::Result::Ok(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            match op(self.get_ref()) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.core.clear_io_ready(self.key, Direction::Write);
+                    self.writable().await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One step of a read-like operation for a `poll_*` method: `op` once
+    /// the source is ready; on `WouldBlock`, clear and wait again.
+    fn poll_op<R>(
+        &mut self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if self
+                .core
+                .poll_io_ready(self.key, direction, cx)
+                .is_pending()
+            {
+                return Poll::Pending;
+            }
+            match op(self.get_mut()) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.core.clear_io_ready(self.key, direction);
+                }
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+}
+
+// No pin projection: the source is only used through `&`/`&mut`.
+impl<T: mio::event::Source> Unpin for Async<T> {}
+
+/// The future of [`Async::readable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Readable<'a, T: mio::event::Source>(&'a Async<T>);
+
+/// The future of [`Async::writable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Writable<'a, T: mio::event::Source>(&'a Async<T>);
+
+impl<T: mio::event::Source> Future for Readable<'_, T> {
+    type Output = io::Result<()>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let io = self.0;
+        io.core.poll_io_ready(io.key, Direction::Read, cx).map(Ok)
+    }
+}
+
+impl<T: mio::event::Source> Future for Writable<'_, T> {
+    type Output = io::Result<()>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let io = self.0;
+        io.core.poll_io_ready(io.key, Direction::Write, cx).map(Ok)
+    }
+}
+
+impl<T: mio::event::Source + io::Read> futures_io::AsyncRead for Async<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::into_inner(self).poll_op(Direction::Read, cx, |source| source.read(buf))
+    }
+}
+
+impl<T: mio::event::Source + io::Write> futures_io::AsyncWrite for Async<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::into_inner(self).poll_op(Direction::Write, cx, |source| source.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::into_inner(self).poll_op(Direction::Write, cx, |source| source.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: mio::event::Source> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(mut source) = self.source.take() {
+            self.core.deregister_source(&mut source, self.key);
+        }
+    }
+}
+
+impl<T: mio::event::Source + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: mio::event::Source> fmt::Debug for Readable<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Readable")
+    }
+}
+
+impl<T: mio::event::Source> fmt::Debug for Writable<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Writable")
+    }
+}

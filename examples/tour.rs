@@ -19,6 +19,7 @@ fn main() -> std::io::Result<()> {
     stop_6_cancel_and_wait()?;
     stop_7_blocking_work_that_can_be_told_to_stop()?;
     stop_8_embedding_time_and_jank()?;
+    stop_9_sockets_on_the_same_poll()?;
     println!("\nHow fast, against tokio and the peers: `cargo run --release -p looplet-bench`");
     println!("prints the table (about two minutes); the last run is in docs/08-benchmarks.md.");
     println!("\nNext: read README.md, then docs/01-architecture.md.");
@@ -462,6 +463,50 @@ fn stop_8_embedding_time_and_jank() -> std::io::Result<()> {
     );
     println!(
         "  (examples/game_loop.rs and examples/calloop/ drive looplet from real host loops.)\n"
+    );
+    Ok(())
+}
+
+/// I/O: sockets served from the same `mio::Poll` the loop sleeps on.
+fn stop_9_sockets_on_the_same_poll() -> std::io::Result<()> {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    use looplet::net::{TcpListener, TcpStream};
+    header("9. Sockets on the loop's own Poll");
+    println!("  No reactor thread: the loop's epoll_wait that sleeps for timers and wakes");
+    println!("  also reports the sockets, and wakes the tasks waiting on them.\n");
+    let mut event_loop = EventLoop::new()?;
+    let (round_trips, elapsed) = event_loop.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+        let addr = listener.local_addr()?;
+        let _echo = looplet::spawn(async move {
+            let (mut stream, _) = listener.accept().await?;
+            let mut buf = [0; 64];
+            loop {
+                let n = stream.read(&mut buf).await?;
+                if n == 0 {
+                    return std::io::Result::Ok(());
+                }
+                stream.write_all(&buf[..n]).await?;
+            }
+        });
+        let mut client = TcpStream::connect(addr).await?;
+        client.set_nodelay(true)?;
+        let start = Instant::now();
+        let mut buf = [0; 64];
+        for _ in 0..1_000 {
+            client.write_all(&[1; 64]).await?;
+            client.read_exact(&mut buf).await?;
+        }
+        std::io::Result::Ok((1_000, start.elapsed()))
+    })?;
+    println!(
+        "  a TCP echo over loopback, server and client on one loop: {round_trips} round trips \
+         of 64 B in {elapsed:.1?} ({:.1?} each)",
+        elapsed / round_trips
+    );
+    println!(
+        "  sleeps in epoll_wait meanwhile: {}\n",
+        event_loop.metrics().sleeps
     );
     Ok(())
 }

@@ -262,3 +262,32 @@ fn a_host_watching_the_loops_fd_is_woken_by_socket_readiness_and_the_fd_is_quiet
         b"ready"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_unix_listener_accepts_and_echoes() {
+    use looplet::net::{UnixListener, UnixStream};
+    let path = std::env::temp_dir().join(format!("looplet-test-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut event_loop = EventLoop::new().unwrap();
+    let p = path.clone();
+    let echoed = block_on_bounded(&mut event_loop, async move {
+        let listener = UnixListener::bind(&p)?;
+        let server = looplet::spawn(async move {
+            let (mut stream, _) = listener.accept().await?;
+            let mut buf = [0; 3];
+            stream.read_exact(&mut buf).await?;
+            stream.write_all(&buf).await?;
+            std::io::Result::Ok(())
+        });
+        let mut client = UnixStream::connect(&p).await?;
+        client.write_all(b"uds").await?;
+        let mut buf = [0; 3];
+        client.read_exact(&mut buf).await?;
+        server.await.unwrap()?;
+        std::io::Result::Ok(buf)
+    })
+    .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(&echoed, b"uds");
+}

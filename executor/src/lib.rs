@@ -40,6 +40,7 @@
 //! | L3 | `io/async_io.rs` | `Async<T>`: a mio source a task can await |
 //! | L3 | `net/tcp.rs` | `TcpListener`, `TcpStream` |
 //! | L3 | `net/udp.rs` | `UdpSocket` |
+//! | L3 | `net/unix.rs` | `UnixListener`, `UnixStream` (unix) |
 //! | L3 | `blocking/handle.rs` | `BlockingHandle`; `looplet::spawn_blocking` |
 //! | L4 | `event_loop.rs` | `EventLoop` and one turn of the loop |
 //! | L4 | `builder.rs` | `Builder`: a loop with other settings |

@@ -31,6 +31,10 @@
 
 mod tcp;
 mod udp;
+#[cfg(unix)]
+mod unix;
 
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};

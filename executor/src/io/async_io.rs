@@ -316,3 +316,49 @@ impl<T: mio::event::Source> fmt::Debug for Writable<'_, T> {
         f.write_str("Writable")
     }
 }
+
+/// tokio's I/O traits (feature `tokio-io`), for tokio-util codecs and
+/// hyper-util's `TokioIo`: the same operations as the futures-io ones.
+#[cfg(feature = "tokio-io")]
+mod tokio_traits {
+    use super::Async;
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    impl<T: mio::event::Source + io::Read> tokio::io::AsyncRead for Async<T> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let unfilled = buf.initialize_unfilled();
+            match futures_io::AsyncRead::poll_read(self, cx, unfilled) {
+                Poll::Ready(Ok(n)) => {
+                    buf.advance(n);
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+
+    impl<T: mio::event::Source + io::Write> tokio::io::AsyncWrite for Async<T> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            futures_io::AsyncWrite::poll_write(self, cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            futures_io::AsyncWrite::poll_flush(self, cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            futures_io::AsyncWrite::poll_close(self, cx)
+        }
+    }
+}

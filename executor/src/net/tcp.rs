@@ -76,7 +76,8 @@ impl TcpListener {
 
 /// A TCP connection on the current loop: `futures_io::AsyncRead` and
 /// `AsyncWrite` (use `futures::AsyncReadExt`/`AsyncWriteExt` for
-/// `read_exact`, `write_all`, …).
+/// `read_exact`, `write_all`, …; `AsyncReadExt::split` gives a read half
+/// and a write half that two tasks can use at once).
 ///
 /// ```
 /// # use looplet_executor as looplet;

@@ -3,13 +3,16 @@
 //! ## One turn
 //!
 //! ```text
-//!  ┌─► 1. drain the injector ──── remote wakes → ready queue
+//!  ┌─► 0. sockets, if due ─────── with sockets: poll without waiting every
+//!  │                              `io_interval` turns (a busy loop hears them too)
+//!  │   1. drain the injector ──── remote wakes → ready queue
 //!  │                              remote calls → callback queue
 //!  │                              remote spawns → new tasks (ready)
 //!  │   2. fire expired timers ─── sleeping tasks → ready queue
 //!  │                              call_later callbacks → callback queue
 //!  │   3. nothing ready? sleep ── announce SLEEPING, re-check the injector,
-//!  │      (then 1 and 2 again)     epoll_wait(timeout = next timer)
+//!  │      (then 1 and 2 again)     epoll_wait(timeout = next timer): socket
+//!  │                              events wake their tasks
 //!  │   4. run a snapshot ──────── the callbacks and tasks ready *now*;
 //!  │                              what they make ready runs next turn
 //!  └── repeat (run, block_on, run_until_stalled, run_for) / return (turn)

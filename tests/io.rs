@@ -122,7 +122,7 @@ fn connecting_to_a_closed_port_is_an_error_not_a_hang() {
 }
 
 #[test]
-fn peer_close_reads_as_eof_and_writes_to_a_closed_peer_fail() {
+fn peer_close_reads_as_eof_and_a_later_write_to_the_closed_peer_fails() {
     let mut event_loop = EventLoop::new().unwrap();
     block_on_bounded(&mut event_loop, async {
         let listener = TcpListener::bind(localhost())?;
@@ -184,14 +184,14 @@ fn a_task_that_always_yields_does_not_starve_a_socket() {
     });
     block_on_bounded(&mut event_loop, async {
         let (a, mut b) = mio::net::UnixStream::pair()?;
-        let a = Async::new(a)?;
+        let mut a = Async::new(a)?;
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(10));
             b.write_all(b"through").unwrap();
             b
         });
         let mut buf = [0; 7];
-        a.read_with(|mut s| s.read_exact(&mut buf)).await?;
+        a.read_exact(&mut buf).await?; // futures' read_exact on the Async: no byte lost
         assert_eq!(&buf, b"through");
         drop(writer.join().unwrap());
         std::io::Result::Ok(())
@@ -225,9 +225,9 @@ fn a_host_watching_the_loops_fd_is_woken_by_socket_readiness_and_the_fd_is_quiet
     let mut event_loop = EventLoop::new().unwrap();
     let (a, mut b) = mio::net::UnixStream::pair().unwrap();
     let reader = event_loop.spawn(async move {
-        let a = Async::new(a)?;
+        let mut a = Async::new(a)?;
         let mut buf = [0; 5];
-        a.read_with(|mut s| s.read_exact(&mut buf)).await?;
+        a.read_exact(&mut buf).await?;
         std::io::Result::Ok(buf)
     });
     event_loop.run_until_stalled(); // the task waits for readability
@@ -290,4 +290,34 @@ fn a_unix_listener_accepts_and_echoes() {
     .unwrap();
     let _ = std::fs::remove_file(&path);
     assert_eq!(&echoed, b"uds");
+}
+
+#[test]
+fn a_socket_awaited_on_another_loop_is_an_error_not_a_wait_forever() {
+    let mut first = EventLoop::new().unwrap();
+    let socket = block_on_bounded(&mut first, async { UdpSocket::bind(localhost()) }).unwrap();
+    drop(first);
+    let mut second = EventLoop::new().unwrap();
+    let error = block_on_bounded(&mut second, async {
+        let mut buf = [0; 4];
+        socket.recv_from(&mut buf).await
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("belongs to another event loop"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_timeout_of_a_socket_operation_converts_to_io_timed_out() {
+    let mut event_loop = EventLoop::new().unwrap();
+    let error = block_on_bounded(&mut event_loop, async {
+        let socket = UdpSocket::bind(localhost())?;
+        let mut buf = [0; 4];
+        timeout(Duration::from_millis(5), socket.recv_from(&mut buf)).await??;
+        std::io::Result::Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut);
 }

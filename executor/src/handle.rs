@@ -170,7 +170,8 @@ impl Handle {
     }
 
     /// Spawns a future built *on the loop thread* by `make`, which is `Send`
-    /// even if the future is not (it may hold `Rc`s, `JoinHandle`s, …).
+    /// even if the future is not (it may hold `Rc`s, `JoinHandle`s,
+    /// sockets of `looplet::net`, …).
     /// A panic in `make` resolves the handle `Panicked`, like one in the future.
     ///
     /// ```

@@ -205,6 +205,21 @@ impl fmt::Display for Elapsed {
 
 impl std::error::Error for Elapsed {}
 
+/// `Elapsed` as an `io::Error` of kind `TimedOut`, so that
+/// `timeout(d, socket_op).await??` works in a function returning
+/// `io::Result`.
+///
+/// ```
+/// # use looplet_executor as looplet;
+/// let error: std::io::Error = looplet::Elapsed.into();
+/// assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+impl From<Elapsed> for std::io::Error {
+    fn from(elapsed: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)
+    }
+}
+
 /// Runs `future` for at most `duration` (counted from this call). On
 /// `Err(Elapsed)` the inner future has already been dropped (its
 /// destructors ran). `Duration::MAX` means no limit.

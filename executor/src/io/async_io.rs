@@ -19,8 +19,10 @@ use std::task::{Context, Poll};
 /// and wait for the loop to report it ready again. `Async<T>` also
 /// implements `futures_io::AsyncRead`/`AsyncWrite` when `T` reads/writes.
 ///
-/// `Async` is `!Send`: it belongs to its loop's thread. Dropping it
-/// deregisters the source (the source itself is dropped with it).
+/// `Async` is `!Send`, and it belongs to the loop it was registered with:
+/// awaiting it on another loop (one built later on the same thread, say) is
+/// an error, not a wait that never ends. Dropping it deregisters the source
+/// (the source itself is dropped with it).
 ///
 /// ```
 /// # use looplet_executor as looplet;
@@ -59,7 +61,8 @@ impl<T: mio::event::Source> Async<T> {
         let Some(core) = context::try_current() else {
             return Err(io::Error::other(
                 "looplet: an I/O source was registered outside a running loop; \
-                 create it inside a task or the future given to EventLoop::block_on",
+                 create it inside a task, a callback or the future given to \
+                 EventLoop::block_on",
             ));
         };
         let key = core.register_source(&mut source)?;
@@ -156,6 +159,12 @@ impl<T: mio::event::Source> Async<T> {
     /// Runs `op` until it does not return `WouldBlock`, waiting for
     /// readability in between: a read, an accept, a `recv_from`.
     ///
+    /// `op` is run again from the start after each `WouldBlock`, so it
+    /// must be *one* operation that either happens or not: a single `read`,
+    /// not `read_exact` (which may take some bytes, then hit `WouldBlock`
+    /// and lose them). For whole messages use `futures::AsyncReadExt`
+    /// (`read_exact`) on the `Async` itself.
+    ///
     /// ```
     /// # use looplet_executor as looplet;
     /// # let mut event_loop = looplet::EventLoop::new()?;
@@ -164,9 +173,9 @@ impl<T: mio::event::Source> Async<T> {
     /// let (a, mut b) = mio::net::UnixStream::pair()?;
     /// let a = looplet::io::Async::new(a)?;
     /// b.write_all(b"hello")?;
-    /// let mut buf = [0; 5];
-    /// a.read_with(|mut s| s.read_exact(&mut buf)).await?;
-    /// assert_eq!(&buf, b"hello");
+    /// let mut buf = [0; 16];
+    /// let n = a.read_with(|mut s| s.read(&mut buf)).await?; // one read: what is there
+    /// assert_eq!(&buf[..n], b"hello");
     /// # std::io::Result::Ok(()) })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -183,7 +192,9 @@ impl<T: mio::event::Source> Async<T> {
     }
 
     /// Runs `op` until it does not return `WouldBlock`, waiting for
-    /// writability in between: a write, a `send_to`.
+    /// writability in between: a write, a `send_to`. Like
+    /// [`read_with`](Self::read_with), `op` must be one operation (a single
+    /// `write`, not `write_all`, which could send a part twice).
     ///
     /// ```
     /// # use looplet_executor as looplet;
@@ -208,6 +219,19 @@ impl<T: mio::event::Source> Async<T> {
         }
     }
 
+    /// Ready in `direction`? The current loop must be the source's own: its
+    /// readiness is reported only by the `Poll` it was registered with.
+    fn poll_ready(&self, direction: Direction, cx: &Context<'_>) -> Poll<io::Result<()>> {
+        let current = context::try_current().map(|core| core.loop_id());
+        if current.is_some_and(|id| id != self.core.loop_id()) {
+            return Poll::Ready(Err(io::Error::other(
+                "looplet: this socket belongs to another event loop (the one that was \
+                 running when it was created); only that loop hears its readiness",
+            )));
+        }
+        self.core.poll_io_ready(self.key, direction, cx).map(Ok)
+    }
+
     /// One step of a read-like operation for a `poll_*` method: `op` once
     /// the source is ready; on `WouldBlock`, clear and wait again.
     fn poll_op<R>(
@@ -217,12 +241,10 @@ impl<T: mio::event::Source> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            if self
-                .core
-                .poll_io_ready(self.key, direction, cx)
-                .is_pending()
-            {
-                return Poll::Pending;
+            match self.poll_ready(direction, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Ready(Ok(())) => {}
             }
             match op(self.get_mut()) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -248,16 +270,14 @@ pub struct Writable<'a, T: mio::event::Source>(&'a Async<T>);
 impl<T: mio::event::Source> Future for Readable<'_, T> {
     type Output = io::Result<()>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let io = self.0;
-        io.core.poll_io_ready(io.key, Direction::Read, cx).map(Ok)
+        self.0.poll_ready(Direction::Read, cx)
     }
 }
 
 impl<T: mio::event::Source> Future for Writable<'_, T> {
     type Output = io::Result<()>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let io = self.0;
-        io.core.poll_io_ready(io.key, Direction::Write, cx).map(Ok)
+        self.0.poll_ready(Direction::Write, cx)
     }
 }
 

@@ -3,9 +3,12 @@
 //! [`Async<T>`](Async) registers a `mio` source (a socket, a pipe) with the
 //! current loop; its task then awaits readiness instead of blocking. The
 //! loop learns that a source is ready from the same `epoll_wait` it sleeps
-//! in for its wakes and timers (`io/reactor.rs`), so one thread and one
-//! `Poll` serve tasks, timers, wakes from other threads and sockets alike.
-//! `looplet::net` builds TCP, UDP and Unix sockets on it.
+//! in for its wakes and timers (docs/09-io.md tells how), so one thread and
+//! one `Poll` serve tasks, timers, wakes from other threads and sockets
+//! alike. `looplet::net` builds TCP, UDP and Unix sockets on it. The
+//! examples use `futures::{AsyncReadExt, AsyncWriteExt}` and `mio`'s
+//! sources: add `futures = "0.3"` and `mio = { version = "1", features =
+//! ["net", "os-ext"] }` to your `Cargo.toml` to write the same.
 //!
 //! ```
 //! # use looplet_executor as looplet;

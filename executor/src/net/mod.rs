@@ -1,7 +1,10 @@
 //! Sockets on the loop's own `Poll`: TCP, UDP and (on unix) Unix sockets,
 //! built on [`Async`](crate::io::Async). Each must be created inside a
-//! running loop (a task, or the future given to `block_on`); outside one,
-//! creating it is an `io::Error` that says so.
+//! running loop (a task, a callback, or the future given to `block_on`);
+//! outside one, creating it is an `io::Error` that says so. A socket
+//! belongs to that loop: it is `!Send`, so a future that holds one cannot
+//! be given to `Handle::spawn`; from another thread, `Handle::spawn_with`
+//! builds such a future on the loop's thread.
 //!
 //! ```
 //! # use looplet_executor as looplet;

@@ -38,8 +38,8 @@
 //! One module per workload under [`workloads`], each implementing the
 //! workload for every runtime side by side, and saying which peer benchmark
 //! its shape comes from. Where a runtime cannot do a workload (no spawn from
-//! a foreign thread, no timers, no blocking pool), the case is left out;
-//! [`missing_reason`] says why.
+//! a foreign thread, no timers, no blocking pool, no sockets), the case is
+//! left out; [`missing_reason`] says why.
 //!
 //! One workload is not timed: [`workloads::timer_lateness`] records how
 //! late sequential sleeps end (p50 and p99, µs), through a [`Sleeper`]
@@ -163,6 +163,10 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
         "spawn_blocking_idle" | "spawn_blocking_100_in_flight" => {
             "no blocking pool of its own (async-executor and LocalPool leave blocking \
              work to another crate's pool, such as `blocking`, or to the caller's threads)"
+        }
+        "tcp_echo_1conn" | "tcp_echo_64conn" => {
+            "no sockets of their own (async-executor and LocalPool need async-io's reactor, \
+             another runtime's, which the bench does not depend on)"
         }
         "spawn_many_local_tracked" => {
             "looplet's own opt-in (Builder::track_tasks); compare with spawn_many_local, \

@@ -128,9 +128,17 @@ const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
     ("cancel_and_wait", Baseline::TokioCt, None),
     ("spawn_blocking_idle", Baseline::TokioCt, Some(0.70)),
     ("spawn_blocking_100_in_flight", Baseline::TokioCt, None),
+    ("tcp_echo_1conn", Baseline::TokioCt, Some(0.90)),
+    ("tcp_echo_64conn", Baseline::TokioCt, Some(0.90)),
     ("spawn_at_1k_live", Baseline::TokioCtMedians, None),
     ("spawn_at_1m_live", Baseline::TokioCtMedians, None),
 ];
+
+/// Second targets, against the workload's `raw` case, for workloads whose
+/// row checks a target against tokio_ct: workload, the control described,
+/// max of looplet / raw. Each gets a row of ratios of its own, right under
+/// the workload's row ([`raw_ratio_row`]), since a row has one check.
+const RAW_TARGETS: &[(&str, &str, f64)] = &[("tcp_echo_1conn", "raw mio echo loop", 1.10)];
 
 /// What looplet's time is divided by.
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +216,32 @@ fn time_row(sampled: &[Sampled], workload: &Workload) -> Row {
         cells,
         check,
     }
+}
+
+/// The row under `workload`'s for its second target (see [`RAW_TARGETS`]):
+/// each runtime's time over the `raw` control's, round by round; looplet's
+/// checked against `max`. `None` if the control was not sampled.
+fn raw_ratio_row(sampled: &[Sampled], workload: &str, what: &str, max: f64) -> Option<Row> {
+    let raw = find(sampled, workload, RAW)?;
+    let over_raw = |runtime: &str| paired_ratio(find(sampled, workload, runtime)?, raw);
+    let cells = COLUMNS.map(|column| match over_raw(column) {
+        _ if column == RAW => Cell::Blank,
+        Some(ratio) => Cell::Value(ratio),
+        None => match looplet_bench::missing_reason(workload, column) {
+            Some(reason) => Cell::Missing(reason),
+            None => Cell::Blank,
+        },
+    });
+    Some(Row {
+        measure: format!("{workload} / raw"),
+        unit: "ratio".into(),
+        cells,
+        check: Some(Check {
+            what: format!("looplet / {what}"),
+            figure: over_raw(LOOPLET),
+            max: Some(max),
+        }),
+    })
 }
 
 fn wake_rows(sampled: &[Sampled]) -> Vec<Row> {
@@ -365,6 +399,9 @@ pub fn build(
     for workload in timed.iter().chain(controls.iter()) {
         if sampled.iter().any(|s| s.case.workload == workload.name) {
             rows.push(time_row(sampled, workload));
+            for &(_, what, max) in RAW_TARGETS.iter().filter(|(w, ..)| *w == workload.name) {
+                rows.extend(raw_ratio_row(sampled, workload.name, what, max));
+            }
         }
     }
     rows.extend(wake_rows(sampled));
@@ -563,6 +600,48 @@ mod tests {
         assert_eq!(p99.cells[5], Cell::Blank);
         assert_eq!(p99.check.as_ref().map(Check::met), Some("yes"));
         assert!(rows[0].check.is_none());
+    }
+
+    #[test]
+    fn tcp_echo_checks_tokio_in_its_row_and_raw_in_the_row_under_it() {
+        let sampled = |runtime, ns: f64| Sampled {
+            case: looplet_bench::Case {
+                workload: "tcp_echo_1conn",
+                runtime,
+                elements_per_iter: 1,
+                build: || -> Box<dyn looplet_bench::Runner> { unreachable!() },
+            },
+            iters_per_sample: 1,
+            samples_ns: vec![ns; 3],
+            median_ns: ns,
+            wakes_per_submission: None,
+        };
+        let samples = [
+            sampled(LOOPLET, 11.0),
+            sampled(TOKIO_CT, 20.0),
+            sampled(RAW, 10.0),
+        ];
+        let meta = Meta {
+            line: String::new(),
+        };
+        let table = build(meta, &samples, &[], &[]);
+        let measures: Vec<&str> = table.rows.iter().map(|r| r.measure.as_str()).collect();
+        assert_eq!(measures, ["tcp_echo_1conn", "tcp_echo_1conn / raw"]);
+        let (row, under) = (&table.rows[0], &table.rows[1]);
+        assert_eq!(row.cells[5], Cell::Value(10.0), "the control's time");
+        assert!(matches!(row.cells[3], Cell::Missing(_)), "no sockets");
+        let check = row.check.as_ref().unwrap();
+        assert_eq!(
+            (check.what.as_str(), check.figure),
+            ("looplet / tokio_ct", Some(0.55))
+        );
+        assert_eq!(check.met(), "yes");
+        assert_eq!(under.cells[0], Cell::Value(1.1));
+        assert_eq!(under.cells[1], Cell::Value(2.0));
+        assert_eq!(under.cells[5], Cell::Blank);
+        let check = under.check.as_ref().unwrap();
+        assert_eq!(check.what, "looplet / raw mio echo loop");
+        assert_eq!(check.met(), "yes", "1.10 is at the target");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! |---------|------------|-----------------|
 //! | crossbeam send, 1 or 2 producers | the producers of `call_soon_threadsafe_*`, sending the same boxed closure over a crossbeam unbounded channel to a consumer thread that runs it | `call_soon_threadsafe_1p`, `_2p` (target: ≤ 2.5 × this) |
 //! | eventfd + futex ping-pong | one thread asleep in `epoll_wait` on an eventfd (a `mio::Poll` + `mio::Waker`), the other parked on a futex (`thread::park`): the exact shape of looplet's idle round trip | `remote_round_trip` (target: ≤ 1.1 × this) |
+//! | hand-written mio echo loop | one thread, one `Poll`, both ends of a loopback TCP connection, edge-triggered: the echo of `tcp_echo_1conn` with no runtime (it lives in [`tcp_echo`](super::tcp_echo), next to the runtimes' versions) | `tcp_echo_1conn` (target: ≤ 1.1 × this, a row of its own; the row's own target is against tokio_ct) |
 //!
 //! The others are workloads of their own, for context:
 //!

@@ -21,6 +21,7 @@ pub mod remote_round_trip;
 pub mod spawn_blocking;
 pub mod spawn_many_local;
 pub mod spawn_many_remote;
+pub mod tcp_echo;
 pub mod timer_lateness;
 pub mod timers;
 pub mod yield_many;
@@ -37,8 +38,9 @@ pub struct Workload {
 }
 
 /// Every workload, in the table's order: the executor workloads, the
-/// cross-thread ones, timers, cancellation, the blocking pool, spawn cost
-/// under many live tasks, then the controls (raw mechanisms, no runtime).
+/// cross-thread ones, timers, cancellation, the blocking pool, sockets,
+/// spawn cost under many live tasks, then the controls (raw mechanisms, no
+/// runtime).
 pub fn all() -> Vec<Workload> {
     vec![
         spawn_many_local::WORKLOAD,
@@ -57,6 +59,8 @@ pub fn all() -> Vec<Workload> {
         cancellation::CANCEL_AND_WAIT,
         spawn_blocking::IDLE,
         spawn_blocking::IN_FLIGHT_100,
+        tcp_echo::ONE_CONN,
+        tcp_echo::CONNS_64,
         live_spawn::AT_1K_LIVE,
         live_spawn::AT_1M_LIVE,
         controls::CROSSBEAM_SEND_RECV,

@@ -1007,7 +1007,7 @@ impl EventLoop {
 
     /// Step 3: sleeps in `epoll_wait` until woken, the next timer, or `max_wait`.
     fn sleep(&mut self, max_wait: Option<Duration>) {
-        let until_timer = if self.core.clock().is_manual() {
+        let timer = if self.core.clock().is_manual() {
             if self.auto_advance() {
                 return; // the caller fires what is due now
             }
@@ -1015,21 +1015,23 @@ impl EventLoop {
             // wake (an `advance` is one) can make a timer due.
             None
         } else {
-            self.core
-                .next_timer()
-                .map(|deadline| deadline.saturating_duration_since(self.core.now()))
+            self.core.next_timer()
         };
-        let timeout = match (max_wait, until_timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        // Wake at the earlier of the next timer and the caller's limit, as
+        // an instant: the timer's own deadline, so that sleeping again for
+        // the same timer finds the precise timer armed already (no syscall).
+        let now = Instant::now();
+        let wake_at = match (max_wait.map(|wait| deadline_after(now, wait)), timer) {
+            (Some(limit), Some(timer)) => Some(limit.min(timer)),
+            (limit, timer) => limit.or(timer),
         };
+        let timeout = wake_at.map(|at| at.saturating_duration_since(now));
         if timeout == Some(Duration::ZERO) || !self.inbox.prepare_to_sleep() {
             return; // a timer is due, or a message slipped in: do not sleep
         }
         // `epoll_wait` counts whole milliseconds: let the timerfd end the
         // sleep on time, with the millisecond timeout only as a backstop.
-        let deadline = timeout.map(|t| deadline_after(Instant::now(), t));
-        let poll_timeout = match deadline {
+        let poll_timeout = match wake_at {
             Some(at) if self.precise_timer.arm(at) => {
                 timeout.map(|t| t.saturating_add(TIMER_BACKSTOP))
             }

@@ -287,7 +287,18 @@ impl<T: mio::event::Source + io::Read> futures_io::AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::into_inner(self).poll_op(Direction::Read, cx, |source| source.read(buf))
+        let this = Pin::into_inner(self);
+        let want = buf.len();
+        let read = this.poll_op(Direction::Read, cx, |source| source.read(buf));
+        if let Poll::Ready(Ok(n)) = read {
+            if 0 < n && n < want {
+                // A short read drained the socket's buffer: the next read
+                // would block, so wait for the next edge instead of trying
+                // (one syscall fewer per message, as tokio does).
+                this.core.clear_io_ready(this.key, Direction::Read);
+            }
+        }
+        read
     }
 }
 

@@ -321,3 +321,25 @@ fn a_timeout_of_a_socket_operation_converts_to_io_timed_out() {
     .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::TimedOut);
 }
+
+#[test]
+fn eof_right_behind_the_data_is_read_after_a_short_read() {
+    // The data and the peer's FIN may come with one edge; a short read
+    // clears read readiness, and the EOF must still be seen.
+    let mut event_loop = EventLoop::new().unwrap();
+    for _ in 0..20 {
+        let got = block_on_bounded(&mut event_loop, async {
+            let listener = TcpListener::bind(localhost())?;
+            let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            let (mut server, _) = listener.accept().await?;
+            server.write_all(b"bye").await?;
+            server.close().await?;
+            looplet::sleep(Duration::from_millis(1)).await; // both arrive before the read
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).await?;
+            std::io::Result::Ok(all)
+        })
+        .unwrap();
+        assert_eq!(got, b"bye");
+    }
+}

@@ -59,6 +59,9 @@ struct Source {
     generation: u32,
     /// `Direction::bit`s of the directions known to be ready.
     ready: u8,
+    /// `Direction::bit`s of the directions closed (the peer hung up, or an
+    /// error): sticky, never cleared, since no further edge will come.
+    closed: u8,
     /// The waker waiting for each direction (`Direction::index`).
     wakers: [Option<Waker>; 2],
 }
@@ -84,6 +87,7 @@ impl Reactor {
         let slot = self.sources.insert(Source {
             generation,
             ready: 0,
+            closed: 0,
             wakers: [None, None],
         });
         (SourceKey(slot), token_of(slot, generation))
@@ -108,11 +112,14 @@ impl Reactor {
         if source.generation != generation {
             return; // a dropped source's event: its slot belongs to another now
         }
-        for (ready, direction) in [
-            (event.readable, Direction::Read),
-            (event.writable, Direction::Write),
+        for (ready, closed, direction) in [
+            (event.readable, event.read_closed, Direction::Read),
+            (event.writable, event.write_closed, Direction::Write),
         ] {
-            if ready {
+            if closed {
+                source.closed |= direction.bit();
+            }
+            if ready || closed {
                 source.ready |= direction.bit();
                 if let Some(waker) = source.wakers[direction.index()].take() {
                     to_wake.push(waker);
@@ -133,7 +140,7 @@ impl Reactor {
         let Some(source) = self.sources.get_mut(key.0) else {
             return (Poll::Ready(()), None); // gone: let the operation report it
         };
-        if source.ready & direction.bit() != 0 {
+        if (source.ready | source.closed) & direction.bit() != 0 {
             return (Poll::Ready(()), None);
         }
         let slot = &mut source.wakers[direction.index()];
@@ -151,19 +158,25 @@ impl Reactor {
     }
 }
 
-/// What an event says, per direction (a closed or failed side counts as
-/// ready: the next operation reports it).
+/// What an event says, per direction. A closed or failed side is ready for
+/// good (the next operation reports it: EOF, an error), so it is kept apart:
+/// clearing readiness after a `WouldBlock` or a short read must not forget
+/// it, as no further edge will announce it again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Readiness {
     pub readable: bool,
     pub writable: bool,
+    pub read_closed: bool,
+    pub write_closed: bool,
 }
 
 impl Readiness {
     pub fn of(event: &mio::event::Event) -> Readiness {
         Readiness {
-            readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-            writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+            readable: event.is_readable(),
+            writable: event.is_writable(),
+            read_closed: event.is_read_closed() || event.is_error(),
+            write_closed: event.is_write_closed() || event.is_error(),
         }
     }
 }
@@ -215,7 +228,7 @@ mod tests {
         let mut to_wake = Vec::new();
         let event = Readiness {
             readable: true,
-            writable: false,
+            ..Readiness::default()
         };
         reactor.dispatch(token, event, &mut to_wake);
         to_wake.drain(..).for_each(Waker::wake);
@@ -225,6 +238,26 @@ mod tests {
         assert!(reactor.poll_ready(key, Direction::Read, &cx).0.is_ready());
         reactor.clear_ready(key, Direction::Read);
         assert!(reactor.poll_ready(key, Direction::Read, &cx).0.is_pending());
+    }
+
+    #[test]
+    fn a_closed_side_stays_ready_after_clearing() {
+        let mut reactor = Reactor::default();
+        let (key, token) = reactor.insert();
+        let mut to_wake = Vec::new();
+        let hung_up = Readiness {
+            readable: true,
+            read_closed: true,
+            ..Readiness::default()
+        };
+        reactor.dispatch(token, hung_up, &mut to_wake);
+        reactor.clear_ready(key, Direction::Read); // a short read took the last bytes
+        let (w, _) = waker();
+        let cx = Context::from_waker(&w);
+        assert!(
+            reactor.poll_ready(key, Direction::Read, &cx).0.is_ready(),
+            "EOF is still to be read: no further edge would announce it"
+        );
     }
 
     #[test]
@@ -240,6 +273,7 @@ mod tests {
         let event = Readiness {
             readable: true,
             writable: true,
+            ..Readiness::default()
         };
         reactor.dispatch(old_token, event, &mut to_wake);
         assert!(to_wake.is_empty());

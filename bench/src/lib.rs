@@ -164,7 +164,7 @@ pub fn missing_reason(workload: &str, runtime: &str) -> Option<&'static str> {
             "no blocking pool of its own (async-executor and LocalPool leave blocking \
              work to another crate's pool, such as `blocking`, or to the caller's threads)"
         }
-        "tcp_echo_1conn" | "tcp_echo_64conn" => {
+        "tcp_echo_1conn" | "tcp_echo_64conn" | "hyper_hello" => {
             "no sockets of their own (async-executor and LocalPool need async-io's reactor, \
              another runtime's, which the bench does not depend on)"
         }

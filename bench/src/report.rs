@@ -130,6 +130,7 @@ const TIME_TARGETS: &[(&str, Baseline, Option<f64>)] = &[
     ("spawn_blocking_100_in_flight", Baseline::TokioCt, None),
     ("tcp_echo_1conn", Baseline::TokioCt, Some(0.90)),
     ("tcp_echo_64conn", Baseline::TokioCt, Some(0.90)),
+    ("hyper_hello", Baseline::TokioCt, Some(0.91)),
     ("spawn_at_1k_live", Baseline::TokioCtMedians, None),
     ("spawn_at_1m_live", Baseline::TokioCtMedians, None),
 ];

@@ -15,6 +15,7 @@ pub mod cancellation;
 pub mod chained_spawn;
 pub mod channel_ring;
 pub mod controls;
+pub mod hyper_hello;
 pub mod live_spawn;
 pub mod ping_pong;
 pub mod remote_round_trip;
@@ -38,7 +39,8 @@ pub struct Workload {
 }
 
 /// Every workload, in the table's order: the executor workloads, the
-/// cross-thread ones, timers, cancellation, the blocking pool, sockets,
+/// cross-thread ones, timers, cancellation, the blocking pool, sockets
+/// (echo, then an HTTP server),
 /// spawn cost under many live tasks, then the controls (raw mechanisms, no
 /// runtime).
 pub fn all() -> Vec<Workload> {
@@ -61,6 +63,7 @@ pub fn all() -> Vec<Workload> {
         spawn_blocking::IN_FLIGHT_100,
         tcp_echo::ONE_CONN,
         tcp_echo::CONNS_64,
+        hyper_hello::WORKLOAD,
         live_spawn::AT_1K_LIVE,
         live_spawn::AT_1M_LIVE,
         controls::CROSSBEAM_SEND_RECV,

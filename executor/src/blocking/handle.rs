@@ -362,10 +362,11 @@ impl<T> BlockingHandle<T> {
     ///
     /// ```
     /// # use looplet_executor as looplet;
+    /// use std::time::Duration;
     /// let event_loop = looplet::EventLoop::new()?;
-    /// let job = event_loop.spawn_blocking(|_| ());
+    /// let job = event_loop.spawn_blocking(|token| token.wait_timeout(Duration::MAX));
     /// assert!(!job.is_cancelled());
-    /// job.cancel();
+    /// job.cancel(); // it cannot have finished: it waits for this
     /// assert!(job.is_cancelled());
     /// # Ok::<(), std::io::Error>(())
     /// ```

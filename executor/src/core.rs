@@ -244,14 +244,10 @@ impl Core {
         // Task polls do not nest (a task cannot poll another task of its
         // loop), so the task being polled is a plain cell.
         self.polling.set(id);
-        let mut poll = || catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
         let result = if self.time_polls {
-            let started = Instant::now();
-            let result = poll();
-            self.note_poll(id, started);
-            result
+            self.poll_timed(id, &mut future, &waker)
         } else {
-            poll()
+            catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)))
         };
         self.polling.set(NOT_POLLING);
 
@@ -294,6 +290,22 @@ impl Core {
             }
         }
         true
+    }
+
+    /// A poll with tracking on: timed, then recorded. Out of line, so that
+    /// the common poll path stays as small as it was before tracking existed.
+    #[cold]
+    #[inline(never)]
+    fn poll_timed(
+        &self,
+        id: TaskId,
+        future: &mut BoxFuture,
+        waker: &Waker,
+    ) -> Result<Poll<Outcome>, Payload> {
+        let started = Instant::now();
+        let result = catch(|| future.as_mut().poll(&mut Context::from_waker(waker)));
+        self.note_poll(id, started);
+        result
     }
 
     /// Records a timed poll of task `id` (tracking is on) and reports it if

@@ -12,11 +12,11 @@
 //! server thread blocks on its runtime until every connection has ended.
 //!
 //! - looplet: `looplet::net::{TcpListener, TcpStream}`, tasks by
-//!   `looplet::spawn`, hyper's I/O through [`FuturesIo`] (the adapter of
+//!   `looplet::spawn`, hyper's I/O through `FuturesIo` (the adapter of
 //!   `examples/http`, copied: futures-io to `hyper::rt`).
 //! - tokio_ct and tokio_localset: `tokio::net::{TcpListener, TcpStream}` on
 //!   the runtime's I/O driver, tasks by `tokio::spawn` and `spawn_local`,
-//!   hyper's I/O through [`TokioIo`] (tokio's `AsyncRead`/`AsyncWrite` to
+//!   hyper's I/O through `TokioIo` (tokio's `AsyncRead`/`AsyncWrite` to
 //!   `hyper::rt`; hyper-util's `TokioIo` is not a dependency).
 //! - async-executor and futures' LocalPool have no sockets of their own
 //!   (see [`crate::missing_reason`]).

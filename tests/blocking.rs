@@ -12,23 +12,15 @@
 
 mod common;
 
-use common::{drop_guard, expect_panic, turn_until, wait_for, DropFlag, DropGuard, Trace, BOUND};
-use looplet::{
-    timeout, BlockingHandle, BlockingReport, CancelToken, EventLoop, JoinError, TaskGroup,
+use common::{
+    block_on_bounded, drop_guard, expect_panic, turn_until, wait_for, DropFlag, DropGuard, Trace,
+    BOUND,
 };
-use std::future::Future;
+use looplet::{BlockingHandle, BlockingReport, CancelToken, EventLoop, JoinError, TaskGroup};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// `block_on(future)`, failing the test instead of hanging it.
-#[track_caller]
-fn block_on_bounded<F: Future>(event_loop: &mut EventLoop, future: F) -> F::Output {
-    event_loop
-        .block_on(timeout(BOUND, future))
-        .expect("did not finish within the test's bound")
-}
 
 /// A job body that parks until released (or `BOUND`), ignoring its token:
 /// the "stubborn" job that nothing but its own end can stop.

@@ -6,25 +6,17 @@
 
 mod common;
 
-use common::BOUND;
+use common::{block_on_bounded, BOUND};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use looplet::io::Async;
 use looplet::net::{TcpListener, TcpStream, UdpSocket};
 use looplet::{timeout, EventLoop};
-use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
-}
-
-#[track_caller]
-fn block_on_bounded<F: Future>(event_loop: &mut EventLoop, future: F) -> F::Output {
-    event_loop
-        .block_on(timeout(BOUND, future))
-        .expect("did not finish within the test's bound")
 }
 
 #[test]

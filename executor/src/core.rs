@@ -811,7 +811,7 @@ impl Core {
             let _ = self.reactor.borrow_mut().remove(key);
             return Err(error);
         }
-        self.io_source_count.set(self.io_source_count.get() + 1);
+        self.io_source_count.set(self.reactor.borrow().len());
         Ok(key)
     }
 

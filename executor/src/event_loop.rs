@@ -931,15 +931,10 @@ impl EventLoop {
         // EINTR and friends: treat as a spurious wakeup; the caller re-checks.
         let _ = self.poll.poll(&mut self.events, timeout);
         self.turns_without_io = 0;
-        let mut io_events = false;
-        for event in self.events.iter() {
-            match event.token() {
-                WAKE_TOKEN => {}
-                TIMER_TOKEN => self.precise_timer.fired(),
-                _ => io_events = true,
-            }
+        if self.events.iter().any(|event| event.token() == TIMER_TOKEN) {
+            self.precise_timer.fired();
         }
-        if io_events {
+        if self.core.io_sources() > 0 {
             let sources = self.events.iter().filter_map(|event| {
                 let token = event.token();
                 (token != WAKE_TOKEN && token != TIMER_TOKEN).then(|| (token, Readiness::of(event)))

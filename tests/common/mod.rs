@@ -304,6 +304,15 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// `event_loop.block_on(future)`, failing the test instead of hanging it
+/// when `future` is not done within [`BOUND`].
+#[track_caller]
+pub fn block_on_bounded<F: Future>(event_loop: &mut EventLoop, future: F) -> F::Output {
+    event_loop
+        .block_on(looplet::timeout(BOUND, future))
+        .expect("did not finish within the test's bound")
+}
+
 /// Takes turns (each waiting at most a few ms) until `done()` or `limit`
 /// passes. Returns whether `done()` became true.
 pub fn turn_until(

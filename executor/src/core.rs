@@ -26,7 +26,7 @@ use crate::message::Message;
 use crate::metrics::{bump, Counters, Metrics};
 use crate::outcome::{panic_message, BoxFuture, JoinError, Outcome, Payload};
 use crate::panic::{catch, drop_caught, PanicHook, PanicPolicy, UnhandledPanic};
-use crate::task::{task_label, JoinInterest, Removed, Stage, TaskSlab};
+use crate::task::{task_label, Removed, Stage, TaskSlab};
 use crate::timers::{Expiry, TimerKey, Timers};
 use looplet_injector::Injector;
 use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
@@ -195,7 +195,7 @@ impl Core {
         name: Option<Box<str>>,
         spawned_at: &'static Location<'static>,
     ) -> TaskId {
-        let id = self.add_task(future, name, JoinInterest::Handle(None));
+        let id = self.add_task(future, name, false);
         if self.time_polls {
             self.tasks.borrow_mut().track(id, Some(spawned_at));
         }
@@ -206,7 +206,7 @@ impl Core {
     /// its own thread or by `spawn_with`'s closure here. It reports through
     /// its own completer; the loop only drops it when it finishes.
     pub fn adopt_detached(&self, future: BoxFuture) -> TaskId {
-        let id = self.add_task(future, None, JoinInterest::Detached);
+        let id = self.add_task(future, None, true);
         if self.time_polls {
             self.tasks.borrow_mut().track(id, None);
         }
@@ -214,16 +214,11 @@ impl Core {
     }
 
     #[inline]
-    fn add_task(
-        &self,
-        future: BoxFuture,
-        name: Option<Box<str>>,
-        interest: JoinInterest,
-    ) -> TaskId {
+    fn add_task(&self, future: BoxFuture, name: Option<Box<str>>, detached: bool) -> TaskId {
         let id = self
             .tasks
             .borrow_mut()
-            .insert(future, name, interest, |id| {
+            .insert(future, name, detached, |id| {
                 TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))
             });
         bump(&self.counters.tasks_spawned);
@@ -247,48 +242,34 @@ impl Core {
         let result = if self.time_polls {
             self.poll_timed(id, &mut future, &waker)
         } else {
-            catch(|| future.as_mut().poll(&mut Context::from_waker(&waker)))
+            catch(|| {
+                let mut cx = Context::from_waker(&waker);
+                future.as_mut().poll_outcome(&mut cx)
+            })
         };
         self.polling.set(NOT_POLLING);
 
-        let mut tasks = self.tasks.borrow_mut();
-        let task = tasks
-            .get_mut(id)
-            .expect("a task being polled stays in the slab");
-        task.wakers.put_back(waker);
-        let aborted = matches!(
-            task.stage,
-            Stage::Polling {
-                abort_requested: true
-            }
-        );
-        if matches!(result, Ok(Poll::Pending)) && !aborted {
-            task.stage = Stage::Stored(future); // E3, the common case: wait for a wake
-            return true;
-        }
-        drop(tasks);
-        match result {
-            Ok(Poll::Pending) => {
+        // A panic in `poll` ends the task like a return: it is the outcome.
+        let result =
+            result.unwrap_or_else(|payload| Poll::Ready(Err(JoinError::Panicked(payload))));
+        let outcome = match result {
+            Poll::Pending => {
+                let aborted = self.tasks.borrow_mut().end_poll(id, waker, future);
+                let Some(future) = aborted else {
+                    return true; // E3, the common case: wait for a wake
+                };
                 // E7: it aborted itself during this poll.
                 self.drop_future(id, future);
-                self.finish(id, Err(JoinError::Cancelled));
+                Err(JoinError::Cancelled)
             }
-            Ok(Poll::Ready(outcome)) => {
-                // E5. `run_to_outcome` already dropped the user's future (and
-                // caught the panics of its polls and of its `Drop` into `outcome`).
-                drop(future);
-                self.finish(id, outcome);
+            Poll::Ready(outcome) => {
+                // E5: the future is dropped *before* its outcome is kept, so
+                // whoever collects it knows the task's destructors have run.
+                self.tasks.borrow_mut().put_back_waker(id, waker);
+                end_future(future, outcome)
             }
-            Err(payload) => {
-                // E5. `run_to_outcome` catches the user future's panics, so
-                // this is a panic around it: a remote task's output dropped on
-                // the loop because its handle is gone, say. It is still the
-                // task's outcome (reported to the hook if detached), never the
-                // loop's.
-                self.drop_future(id, future);
-                self.finish(id, Err(JoinError::Panicked(payload)));
-            }
-        }
+        };
+        self.finish(id, outcome);
         true
     }
 
@@ -303,7 +284,10 @@ impl Core {
         waker: &Waker,
     ) -> Result<Poll<Outcome>, Payload> {
         let started = Instant::now();
-        let result = catch(|| future.as_mut().poll(&mut Context::from_waker(waker)));
+        let result = catch(|| {
+            let mut cx = Context::from_waker(waker);
+            future.as_mut().poll_outcome(&mut cx)
+        });
         self.note_poll(id, started);
         result
     }
@@ -421,20 +405,16 @@ impl Core {
             self.discard_outcome(|| task_label(id.generation(), None), outcome);
             return;
         };
-        match &mut task.join_interest {
-            JoinInterest::Handle(join_waker) => {
-                let join_waker = join_waker.take();
-                task.stage = Stage::Finished(outcome);
-                drop(tasks);
-                if let Some(join_waker) = join_waker {
-                    join_waker.wake();
-                }
-            }
-            JoinInterest::Detached => {
-                let removed = tasks.remove(id).expect("found just above");
-                drop(tasks);
-                self.discard_outcome(|| removed.label(), outcome);
-                // `removed.stage` is `Polling`: nothing of the user's is left in it.
+        if task.stage.is_detached() {
+            let removed = tasks.remove(id).expect("found just above");
+            drop(tasks);
+            self.discard_outcome(|| removed.label(), outcome);
+            // `removed.stage` is `Polling`: nothing of the user's is left in it.
+        } else {
+            let join_waker = tasks.keep_outcome(id, outcome);
+            drop(tasks);
+            if let Some(join_waker) = join_waker {
+                join_waker.wake();
             }
         }
     }
@@ -442,7 +422,7 @@ impl Core {
     /// True once task `id` has an outcome (or is gone: the loop shut down).
     pub fn is_finished(&self, id: TaskId) -> bool {
         match self.tasks.borrow().get(id) {
-            Some(task) => matches!(task.stage, Stage::Finished(_)),
+            Some(task) => task.stage.is_finished(),
             None => true,
         }
     }
@@ -464,13 +444,11 @@ impl Core {
             };
             return JoinPoll::Ready(outcome);
         }
-        let replaced = match &mut task.join_interest {
-            JoinInterest::Handle(Some(current)) if current.will_wake(waker) => None,
-            JoinInterest::Handle(slot) => slot.replace(waker.clone()),
-            JoinInterest::Detached => {
-                unreachable!("a live JoinHandle means the task is not detached")
-            }
-        };
+        debug_assert!(
+            !task.stage.is_detached(),
+            "a live JoinHandle means the task is not detached"
+        );
+        let replaced = tasks.set_join_waker(id, waker);
         // The old waker may be another executor's, and the last reference to
         // its task: dropping it can run arbitrary code (even drop one of our
         // JoinHandles), so it is dropped only after the borrow is released.
@@ -502,7 +480,7 @@ impl Core {
             self.discard_outcome(|| task_label(generation, name), outcome);
         } else {
             // Dropping a waker is user code too: take it out first.
-            let old = std::mem::replace(&mut task.join_interest, JoinInterest::Detached);
+            let old = tasks.detach(id);
             drop(tasks);
             drop(old);
         }
@@ -931,10 +909,7 @@ impl Core {
                     continue; // removed by an earlier destructor
                 };
                 let name = removed.label();
-                let join_waker = match removed.join_interest {
-                    JoinInterest::Handle(waker) => waker,
-                    JoinInterest::Detached => None,
-                };
+                let join_waker = removed.join_waker;
                 if let Err(payload) = drop_caught(removed.stage) {
                     self.report_unhandled(&format!("{name} (dropped with its loop)"), payload);
                 }
@@ -954,5 +929,18 @@ impl Core {
             }
         }
         while self.ready.pop().is_some() {}
+    }
+}
+
+/// Drops a task's future once it has ended (E5), under `catch_unwind`: a
+/// panicking `Drop` becomes the outcome, and the output it replaces is
+/// dropped too (not leaked), its own panic ignored.
+fn end_future(future: BoxFuture, outcome: Outcome) -> Outcome {
+    match drop_caught(future) {
+        Ok(()) => outcome,
+        Err(payload) => {
+            let _ = drop_caught(outcome);
+            Err(JoinError::Panicked(payload))
+        }
     }
 }

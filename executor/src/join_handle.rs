@@ -9,7 +9,6 @@ use crate::clock::deadline_after;
 use crate::context::{self, current};
 use crate::core::{Core, JoinPoll};
 use crate::outcome::{BoxFuture, JoinError};
-use crate::run_to_outcome::{run_to_outcome, JoinHandleSink};
 use crate::time::sleep_until;
 use looplet_waker::TaskId;
 use std::fmt;
@@ -55,9 +54,10 @@ impl<T> JoinHandle<T> {
         F: Future<Output = T> + 'static,
         T: 'static,
     {
-        // `run_to_outcome` runs the future and drops it before the outcome
-        // is delivered (see there, also for why nothing wraps it).
-        let erased: BoxFuture = Box::pin(run_to_outcome(future, JoinHandleSink));
+        // The box holds the future itself, nothing around it: the loop
+        // catches its panics and drops it before the outcome is collected
+        // (`Core::poll_task`).
+        let erased: BoxFuture = Box::pin(future);
         let id = core.add_joined_task(erased, name, std::panic::Location::caller());
         JoinHandle {
             id,

@@ -1,12 +1,11 @@
 //! What other threads can send into the loop: the injector's message type.
 
-use crate::outcome::{panic_message, BoxFuture, Outcome, Payload};
+use crate::outcome::{panic_message, BoxFuture, Payload, TaskFuture};
 use crate::panic::{drop_caught, print_unhandled, UnhandledPanic};
 use looplet_injector::Injector;
 use looplet_waker::TaskId;
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 
 /// A callback run on the loop thread, sent from any thread.
@@ -14,7 +13,7 @@ pub(crate) type SendCallback = Box<dyn FnOnce() + Send>;
 
 /// A remote spawn of a `Send` future (`Handle::spawn`): the task, boxed
 /// once on the producer's thread and adopted as is by the loop.
-pub(crate) type SendTask = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub(crate) type SendTask = Pin<Box<dyn TaskFuture + Send>>;
 
 /// A remote spawn of a future built on the loop (`Handle::spawn_with`): the
 /// closure is `Send`, the task it returns need not be; the loop calls it and

@@ -10,6 +10,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A panic payload, as `std::panic::catch_unwind` returns it.
 ///
@@ -206,6 +207,31 @@ impl std::error::Error for JoinError {}
 /// no allocation.
 pub(crate) type Outcome = Result<Box<dyn Any>, JoinError>;
 
-/// The type-erased future the loop polls: the user's future wrapped by
-/// `run_to_outcome`, producing the task's [`Outcome`].
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Outcome>>>;
+/// A future the loop can poll without knowing its output type: its output
+/// comes out as an [`Outcome`].
+///
+/// Every future is one (the blanket impl below), so a task's box holds the
+/// user's future *itself*, with no wrapper around it: the box is exactly
+/// as big as the future (an empty one allocates nothing), and polling it
+/// goes straight to the user's `poll`. What a wrapper would add — catching a
+/// poll's panic, dropping the future before anyone sees its outcome — the
+/// loop does around the call (`Core::poll_task`), once for every task.
+pub(crate) trait TaskFuture {
+    /// Polls the future; once ready, its output boxed as `dyn Any`.
+    fn poll_outcome(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome>;
+}
+
+impl<F: Future> TaskFuture for F
+where
+    F::Output: 'static,
+{
+    #[inline]
+    fn poll_outcome(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        // `Pin<&mut Self>` *is* `Pin<&mut F>` here: no projection needed.
+        self.poll(cx)
+            .map(|output| Ok(Box::new(output) as Box<dyn Any>))
+    }
+}
+
+/// The type-erased future the loop polls: the user's own future, boxed.
+pub(crate) type BoxFuture = Pin<Box<dyn TaskFuture>>;

@@ -21,7 +21,7 @@
 
 use crate::clock::deadline_after;
 use crate::message::{send_unhandled, Message};
-use crate::outcome::{JoinError, Outcome, Payload};
+use crate::outcome::{JoinError, Payload};
 use crate::panic::catch;
 use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
 use crate::sync::{Arc, AtomicBool, AtomicU32, Condvar, Mutex};
@@ -207,7 +207,7 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
 
     /// Resolves the `RemoteHandle`. The loop keeps nothing: the task is
     /// detached, its slab entry is removed as soon as it finishes.
-    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome {
+    fn deliver(self, outcome: Result<T, JoinError>) {
         if let Err(JoinError::Panicked(payload)) = &outcome {
             // The loop's panic policy (StopLoop, Propagate) applies to remote
             // tasks as to local ones.
@@ -221,7 +221,6 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
                 core.report_unhandled("remote task (its handle was dropped)", payload);
             }
         }
-        Ok(Box::new(()))
     }
 }
 
@@ -231,7 +230,7 @@ impl<T> OutcomeSink<T> for RemoteHandleSink<T> {
 /// future is never even built; a panic in `make` is the task's outcome like
 /// one in `poll`. (`Handle::spawn` needs none of this: its future exists
 /// already, and it boxes `run_to_outcome(future, RemoteHandleSink)` directly.)
-pub(crate) async fn run_remote_with<M, F>(make: M, completer: Completer<F::Output>) -> Outcome
+pub(crate) async fn run_remote_with<M, F>(make: M, completer: Completer<F::Output>)
 where
     M: FnOnce() -> F,
     F: Future,

@@ -1,6 +1,12 @@
-//! Running a user's future to its end, in an order a waiter can rely on.
+//! Running a remote task's future to its end, in an order a waiter on
+//! another thread can rely on.
 //!
-//! Every task — local or remote — runs its future through [`run_to_outcome`]:
+//! A local task needs no wrapper: its box holds the user's future itself,
+//! and the loop catches its panics and drops it before the `JoinHandle`
+//! sees the outcome (`Core::poll_task`). A *remote* task must also hear
+//! from its `RemoteHandle` (an abort or a cancel made on another thread) and
+//! hand its outcome to that handle, typed, so it runs its future through
+//! [`run_to_outcome`]:
 //!
 //! 1. poll it, each poll under `catch_unwind` (a panic becomes the outcome),
 //!    unless the [`OutcomeSink`] says the task was cancelled meanwhile;
@@ -20,15 +26,14 @@
 //! safe pin projection — and kept in an `Option` so it can be dropped in
 //! place (`Pin::set(None)`) at exactly the moment we choose.
 
-use crate::outcome::{JoinError, Outcome};
+use crate::outcome::JoinError;
 use crate::panic::{catch, drop_caught};
-use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll};
 
-/// Who receives a task's outcome — its `JoinHandle` or its `RemoteHandle`
-/// — and how that receiver may cancel the task from outside.
+/// Who receives a task's outcome — its `RemoteHandle` — and how that
+/// receiver may cancel the task from outside.
 pub(crate) trait OutcomeSink<T> {
     /// Called on the loop thread before every poll: hand over to the loop
     /// what the receiver asked for since the last poll (a `RemoteHandle`'s
@@ -45,42 +50,19 @@ pub(crate) trait OutcomeSink<T> {
     /// tasks that finish in one poll free of any registration cost.
     fn register_cancel_waker(&mut self, cx: &Context<'_>);
 
-    /// Takes the outcome (the future is already dropped) and returns what
-    /// the loop keeps in the task's slab entry.
-    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome;
-}
-
-/// The sink of a local task: its `JoinHandle`, which collects the outcome
-/// from the slab. A local task is cancelled through the slab (`abort` drops
-/// the future, `cancel` counts a request there), never through its sink.
-pub(crate) struct JoinHandleSink;
-
-impl<T: 'static> OutcomeSink<T> for JoinHandleSink {
-    fn cancel_requested(&self) -> bool {
-        false
-    }
-
-    fn register_cancel_waker(&mut self, _: &Context<'_>) {}
-
-    /// The output is boxed as `dyn Any` so one slab can hold tasks of every
-    /// output type (free for `()`: a zero-sized box allocates nothing).
-    fn deliver(self, outcome: Result<T, JoinError>) -> Outcome {
-        outcome.map(|output| Box::new(output) as Box<dyn Any>)
-    }
+    /// Takes the outcome (the future is already dropped). The loop keeps
+    /// nothing of it: a remote task is removed as soon as it ends.
+    fn deliver(self, outcome: Result<T, JoinError>);
 }
 
 /// Runs `future` to its end, drops it, and hands the outcome to `sink`.
 ///
-/// For `JoinHandle::spawn` and `Handle::spawn` this is the *whole* task:
-/// they box `run_to_outcome(future, sink)` directly, with no `async` wrapper
-/// around it, because each wrapper would store the user's future once more
-/// (docs/02 tells why; docs/08 measures it). `Handle::spawn_with`'s task is
-/// `run_remote_with`, which builds its future on the loop and then awaits
-/// this.
-pub(crate) async fn run_to_outcome<F: Future, R: OutcomeSink<F::Output>>(
-    future: F,
-    mut sink: R,
-) -> Outcome {
+/// For `Handle::spawn` this is the *whole* task: it boxes
+/// `run_to_outcome(future, sink)` directly, with no `async` wrapper around
+/// it, because each wrapper would store the user's future once more
+/// (docs/02 tells why). `Handle::spawn_with`'s task is `run_remote_with`,
+/// which builds its future on the loop and then awaits this.
+pub(crate) async fn run_to_outcome<F: Future, R: OutcomeSink<F::Output>>(future: F, mut sink: R) {
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {
         sink.before_poll();

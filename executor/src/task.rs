@@ -37,14 +37,15 @@
 //! |---|---|---|
 //! | `generation` | [`TaskSlab::insert`] | once (E1); every lookup checks it, so an old [`TaskId`] of a reused slot finds nothing |
 //! | `stage` | [`TaskSlab::start_poll`] (E2), `Core::poll_task` (E3, E5, E7), [`TaskSlab::abort`] (E6, E7), `Core::finish` | only by the loop thread, never while the future runs (it is out, see above) |
-//! | `join_interest` | [`TaskSlab::insert`] (E1); `Core::poll_join` (the awaiting waker); `Core::finish` (takes that waker out to wake it, E5–E7); `Core::detach` (E9b) | on the loop thread, by the `JoinHandle`'s calls and the task's end |
+//! | detached or not (told by the `stage` variant) | [`TaskSlab::insert`] (E1: a remote task starts detached); [`TaskSlab::detach`] (E9b) | on the loop thread |
 //! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
 //!
-//! A task's optional name, how many times it was asked to cancel (soft
-//! cancellation, `JoinHandle::cancel`), and, when the loop tracks tasks,
-//! its poll count and spawn site live in the slab's side tables, not in
-//! `Task`: few tasks have any of them, and every byte of `Task` is paid per
-//! live task.
+//! A task's optional name, the waker of a `JoinHandle` awaiting it (written
+//! by `Core::poll_join`, taken by the task's end, E5–E7, or by E9b), how
+//! many times it was asked to cancel (soft cancellation,
+//! `JoinHandle::cancel`), and, when the loop tracks tasks, its poll count
+//! and spawn site live in the slab's side tables, not in `Task`: not every
+//! task has any of them, and every byte of `Task` is paid per live task.
 
 use crate::introspection::{TaskInfo, TaskRecord, TaskState};
 use crate::message::Message;
@@ -61,33 +62,97 @@ use std::time::Instant;
 /// Finished tasks' wakers kept for reuse (see [`TaskSlab::remove`]).
 const WAKER_POOL_MAX: usize = 1024;
 
-/// Where a task is in its life (see the module docs).
+/// The fewest entries the slab grows by (see [`TaskSlab::insert`]).
+const SLAB_MIN_GROWTH: usize = 64;
+
+/// Where a task is in its life (see the module docs), and whether anyone
+/// will collect its outcome.
+///
+/// "Detached" (its `JoinHandle` was dropped, E9b, or it is a remote task
+/// that reports through its own `RemoteHandle`) is told by the variant,
+/// not by a field of [`Task`] of its own: a flag beside the stage would
+/// make every slab entry a word bigger, while inside the enum it costs
+/// nothing (the tag has room). A detached task never reaches `Finished`:
+/// it is removed as soon as it ends (E10).
 pub(crate) enum Stage {
-    /// Queued or waiting: the future is here.
+    /// Queued or waiting, its `JoinHandle` alive: the future is here.
     Stored(BoxFuture),
+    /// Queued or waiting, detached: the future is here.
+    StoredDetached(BoxFuture),
     /// The future is out of the slab, on the loop's stack: the loop is
     /// polling it right now, or (E6) `Core::abort` is dropping it.
     /// `abort_requested`: the task called `abort()` on itself during this
     /// poll; the loop drops the future as soon as the poll returns (E7).
-    Polling { abort_requested: bool },
+    Polling {
+        abort_requested: bool,
+        detached: bool,
+    },
     /// Done; the outcome waits for the `JoinHandle` to collect it.
     Finished(Outcome),
 }
 
-/// Who will collect the outcome.
-pub(crate) enum JoinInterest {
-    /// A `JoinHandle` exists; `Some(waker)` once it has been polled.
-    Handle(Option<Waker>),
-    /// Nobody: the handle was dropped (E9b), or the task is a remote one that
-    /// reports through its own `RemoteHandle`. It is removed when it finishes.
-    Detached,
+impl Stage {
+    /// True if nobody will collect the task's outcome.
+    pub fn is_detached(&self) -> bool {
+        matches!(
+            self,
+            Stage::StoredDetached(_) | Stage::Polling { detached: true, .. }
+        )
+    }
+
+    /// True once the task has an outcome.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Stage::Finished(_))
+    }
+
+    /// Puts a polled future back (E3): `Polling → Stored`, detached or not
+    /// as the task was when its poll began (or became during it).
+    fn store(&mut self, future: BoxFuture) {
+        *self = if self.is_detached() {
+            Stage::StoredDetached(future)
+        } else {
+            Stage::Stored(future)
+        };
+    }
+
+    /// `Stored → Polling`: takes the future out of a stored task. The one
+    /// place where a future leaves the slab.
+    fn take_stored(&mut self) -> Option<BoxFuture> {
+        let detached = match self {
+            Stage::Stored(_) => false,
+            Stage::StoredDetached(_) => true,
+            _ => return None,
+        };
+        let polling = Stage::Polling {
+            abort_requested: false,
+            detached,
+        };
+        match std::mem::replace(self, polling) {
+            Stage::Stored(future) | Stage::StoredDetached(future) => Some(future),
+            _ => unreachable!("checked just above"),
+        }
+    }
+
+    /// E9b: nobody will collect the outcome any more.
+    fn detach(&mut self) {
+        match self {
+            Stage::Polling { detached, .. } => *detached = true,
+            Stage::Stored(_) => {
+                if let Some(future) = self.take_stored() {
+                    *self = Stage::StoredDetached(future);
+                }
+            }
+            Stage::StoredDetached(_) | Stage::Finished(_) => {}
+        }
+    }
 }
 
-/// One slab entry (see the module docs for who writes each field).
+/// One slab entry (see the module docs for who writes each field). Every
+/// byte here is paid by every live task, so what only some tasks have
+/// lives in [`TaskSlab`]'s side tables instead.
 pub(crate) struct Task {
     pub generation: u64,
     pub stage: Stage,
-    pub join_interest: JoinInterest,
     pub wakers: WakerPair,
 }
 
@@ -154,7 +219,8 @@ impl WakerPair {
 pub(crate) struct Removed {
     pub generation: u64,
     pub stage: Stage,
-    pub join_interest: JoinInterest,
+    /// The waker of a `JoinHandle` awaiting the task, if one was.
+    pub join_waker: Option<Waker>,
     pub name: Option<Box<str>>,
 }
 
@@ -177,6 +243,12 @@ pub(crate) struct TaskSlab {
     /// `TaskId` of generation 0 never names a task.
     last_generation: u64,
     names: HashMap<u64, Box<str>>,
+    /// The wakers of the `JoinHandle`s awaiting an unfinished task, by slot
+    /// (dense, like the slab: no hashing). Most tasks are never awaited
+    /// before they end, so this is not a field of every `Task`; an entry is
+    /// cleared when its task finishes, is detached or is removed, so it
+    /// always belongs to the slot's current task.
+    join_wakers: Vec<Option<Waker>>,
     /// Soft-cancel requests, by generation, of the tasks that have any.
     cancel_requests: HashMap<u64, u32>,
     /// Poll counts and spawn sites, by generation: only while the loop
@@ -199,11 +271,20 @@ impl TaskSlab {
         &mut self,
         future: BoxFuture,
         name: Option<Box<str>>,
-        join_interest: JoinInterest,
+        detached: bool,
         new_waker: impl FnOnce(TaskId) -> Arc<TaskWaker<Message>>,
     ) -> TaskId {
         self.last_generation += 1;
         let generation = self.last_generation;
+        if self.slab.len() == self.slab.capacity() {
+            // Full: grow by a quarter, not (as a `Vec` would) by double. A
+            // slab that doubled could hold almost twice the entries its live
+            // tasks need, and that slack is paid per live task; a quarter
+            // bounds it at 1.25 entries per task, for a few more (amortised)
+            // reallocations on the way up.
+            let quarter = (self.slab.capacity() / 4).max(SLAB_MIN_GROWTH);
+            self.slab.reserve_exact(quarter);
+        }
         let entry = self.slab.vacant_entry();
         let slot = u32::try_from(entry.key()).expect("looplet: more than u32::MAX live tasks");
         let id = TaskId::new(slot, generation);
@@ -214,10 +295,14 @@ impl TaskSlab {
             }
             None => WakerPair::new(new_waker(id)),
         };
+        let stage = if detached {
+            Stage::StoredDetached(future)
+        } else {
+            Stage::Stored(future)
+        };
         entry.insert(Task {
             generation,
-            stage: Stage::Stored(future),
-            join_interest,
+            stage,
             wakers,
         });
         if let Some(name) = name {
@@ -249,7 +334,7 @@ impl TaskSlab {
     #[inline]
     pub fn start_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Waker)> {
         let task = self.get_mut(id)?;
-        let future = take_stored(task)?;
+        let future = task.stage.take_stored()?;
         // From here on, a wake (even one from inside this poll) queues the task again.
         Some((future, task.wakers.take_for_poll()))
     }
@@ -260,11 +345,80 @@ impl TaskSlab {
     /// returns `None`. `None` also for a finished or stale task.
     pub fn abort(&mut self, id: TaskId) -> Option<BoxFuture> {
         let task = self.get_mut(id)?;
-        if let Stage::Polling { abort_requested } = &mut task.stage {
+        if let Stage::Polling {
+            abort_requested, ..
+        } = &mut task.stage
+        {
             *abort_requested = true;
             return None;
         }
-        take_stored(task)
+        task.stage.take_stored()
+    }
+
+    /// Ends a poll that returned `Pending` (E3): puts the waker and the
+    /// future back, and the task waits for a wake. If the task aborted
+    /// itself during the poll (E7), the future is handed back instead, for
+    /// the caller to drop.
+    #[inline]
+    pub fn end_poll(&mut self, id: TaskId, waker: Waker, future: BoxFuture) -> Option<BoxFuture> {
+        let task = self
+            .get_mut(id)
+            .expect("a task being polled stays in the slab");
+        task.wakers.put_back(waker);
+        if let Stage::Polling {
+            abort_requested: true,
+            ..
+        } = task.stage
+        {
+            return Some(future);
+        }
+        task.stage.store(future);
+        None
+    }
+
+    /// Puts back the waker lent for a poll that ended the task (E5).
+    #[inline]
+    pub fn put_back_waker(&mut self, id: TaskId, waker: Waker) {
+        if let Some(task) = self.get_mut(id) {
+            task.wakers.put_back(waker);
+        }
+    }
+
+    /// Registers `waker` as the one to wake when task `id` finishes (a
+    /// `JoinHandle`'s poll); the waker it replaces, for the caller to drop
+    /// outside the borrow. Nothing if the same waker is registered already.
+    pub fn set_join_waker(&mut self, id: TaskId, waker: &Waker) -> Option<Waker> {
+        let slot = id.slot();
+        if self.join_wakers.len() <= slot {
+            self.join_wakers.resize(slot + 1, None);
+        }
+        match &mut self.join_wakers[slot] {
+            Some(current) if current.will_wake(waker) => None,
+            entry => entry.replace(waker.clone()),
+        }
+    }
+
+    /// Takes the waker of the `JoinHandle` awaiting the task in `slot`.
+    #[inline]
+    fn take_join_waker(&mut self, slot: usize) -> Option<Waker> {
+        self.join_wakers.get_mut(slot).and_then(Option::take)
+    }
+
+    /// E5–E7 for a task with a `JoinHandle`: keeps the outcome for it and
+    /// returns the waker of the handle awaiting it, if any, for the caller
+    /// to wake.
+    pub fn keep_outcome(&mut self, id: TaskId, outcome: Outcome) -> Option<Waker> {
+        let task = self.get_mut(id).expect("the caller found the task");
+        task.stage = Stage::Finished(outcome);
+        self.take_join_waker(id.slot())
+    }
+
+    /// E9b: the `JoinHandle` of the unfinished task `id` was dropped; it
+    /// runs on, detached. Hands back the handle's registered waker.
+    pub fn detach(&mut self, id: TaskId) -> Option<Waker> {
+        let task = self.get_mut(id)?;
+        task.stage.detach();
+        self.take_join_waker(id.slot())
     }
 
     /// Removes the task `id` (E8, E9a, E10, E11) and hands back what it held.
@@ -293,7 +447,7 @@ impl TaskSlab {
         Some(Removed {
             generation: task.generation,
             stage: task.stage,
-            join_interest: task.join_interest,
+            join_waker: self.take_join_waker(id.slot()),
             name: self.take_name(task.generation),
         })
     }
@@ -305,7 +459,7 @@ impl TaskSlab {
     /// lent out, and a cancel made then must still queue the task again.)
     pub fn request_cancel(&mut self, id: TaskId, requests: u32) -> Option<Arc<TaskWaker<Message>>> {
         let task = self.get(id)?;
-        if matches!(task.stage, Stage::Finished(_)) {
+        if task.stage.is_finished() {
             return None;
         }
         let waker = Arc::clone(&task.wakers.task_waker);
@@ -417,22 +571,6 @@ impl TaskSlab {
             .filter(|(_, task)| !matches!(task.stage, Stage::Finished(_)))
             .map(|(slot, task)| TaskId::new(slot as u32, task.generation))
             .collect()
-    }
-}
-
-/// `Stored → Polling`: takes the future out of a stored task. The one place
-/// where a future leaves the slab.
-#[inline]
-fn take_stored(task: &mut Task) -> Option<BoxFuture> {
-    if !matches!(task.stage, Stage::Stored(_)) {
-        return None;
-    }
-    let polling = Stage::Polling {
-        abort_requested: false,
-    };
-    match std::mem::replace(&mut task.stage, polling) {
-        Stage::Stored(future) => Some(future),
-        _ => unreachable!("checked just above"),
     }
 }
 

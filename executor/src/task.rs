@@ -105,16 +105,6 @@ impl Stage {
         matches!(self, Stage::Finished(_))
     }
 
-    /// Puts a polled future back (E3): `Polling → Stored`, detached or not
-    /// as the task was when its poll began (or became during it).
-    fn store(&mut self, future: BoxFuture) {
-        *self = if self.is_detached() {
-            Stage::StoredDetached(future)
-        } else {
-            Stage::Stored(future)
-        };
-    }
-
     /// `Stored → Polling`: takes the future out of a stored task. The one
     /// place where a future leaves the slab.
     fn take_stored(&mut self) -> Option<BoxFuture> {
@@ -356,23 +346,30 @@ impl TaskSlab {
     }
 
     /// Ends a poll that returned `Pending` (E3): puts the waker and the
-    /// future back, and the task waits for a wake. If the task aborted
-    /// itself during the poll (E7), the future is handed back instead, for
-    /// the caller to drop.
+    /// future back (`Polling → Stored`, detached or not as the task was
+    /// when its poll began, or became during it), and the task waits for a
+    /// wake. If the task aborted itself during the poll (E7), the future is
+    /// handed back instead, for the caller to drop.
     #[inline]
     pub fn end_poll(&mut self, id: TaskId, waker: Waker, future: BoxFuture) -> Option<BoxFuture> {
         let task = self
             .get_mut(id)
             .expect("a task being polled stays in the slab");
         task.wakers.put_back(waker);
-        if let Stage::Polling {
-            abort_requested: true,
-            ..
-        } = task.stage
-        {
-            return Some(future);
+        // One match that names the variant being replaced, so that the
+        // assignments below need no drop of the old stage (`Polling` holds
+        // nothing to drop): this runs after every `Pending` poll.
+        match task.stage {
+            Stage::Polling {
+                abort_requested: false,
+                detached: false,
+            } => task.stage = Stage::Stored(future),
+            Stage::Polling {
+                abort_requested: false,
+                detached: true,
+            } => task.stage = Stage::StoredDetached(future),
+            _ => return Some(future),
         }
-        task.stage.store(future);
         None
     }
 

@@ -29,7 +29,7 @@ use crate::panic::{catch, drop_caught, PanicHook, PanicPolicy, UnhandledPanic};
 use crate::task::{task_label, Removed, Stage, TaskSlab};
 use crate::timers::{Expiry, TimerKey, Timers};
 use looplet_injector::Injector;
-use looplet_waker::{ReadyQueue, TaskId, TaskWaker};
+use looplet_waker::{ReadyQueue, TaskId};
 use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::Rc;
@@ -124,6 +124,7 @@ impl Core {
             slow_poll,
             track_tasks,
         } = settings;
+        let tasks = TaskSlab::new(loop_id, Arc::clone(&injector));
         Core {
             reactor: RefCell::default(),
             io_source_count: Cell::new(0),
@@ -135,7 +136,7 @@ impl Core {
             loop_thread: std::thread::current().id(),
             injector,
             ready: Rc::new(ReadyQueue::new()),
-            tasks: RefCell::default(),
+            tasks: RefCell::new(tasks),
             callbacks: RefCell::default(),
             timers: RefCell::default(),
             counters: Counters::default(),
@@ -215,12 +216,7 @@ impl Core {
 
     #[inline]
     fn add_task(&self, future: BoxFuture, name: Option<Box<str>>, detached: bool) -> TaskId {
-        let id = self
-            .tasks
-            .borrow_mut()
-            .insert(future, name, detached, |id| {
-                TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))
-            });
+        let id = self.tasks.borrow_mut().insert(future, name, detached);
         bump(&self.counters.tasks_spawned);
         self.ready.push(id);
         id
@@ -231,7 +227,7 @@ impl Core {
     /// ignored: this is what makes an old waker harmless. Returns whether it
     /// polled.
     pub fn poll_task(&self, id: TaskId) -> bool {
-        let Some((mut future, waker)) = self.tasks.borrow_mut().start_poll(id) else {
+        let Some((mut future, waker, lent)) = self.tasks.borrow_mut().start_poll(id) else {
             return false;
         };
         bump(&self.counters.polls);
@@ -254,7 +250,7 @@ impl Core {
             result.unwrap_or_else(|payload| Poll::Ready(Err(JoinError::Panicked(payload))));
         let outcome = match result {
             Poll::Pending => {
-                let aborted = self.tasks.borrow_mut().end_poll(id, waker, future);
+                let aborted = self.tasks.borrow_mut().end_poll(id, waker, lent, future);
                 let Some(future) = aborted else {
                     return true; // E3, the common case: wait for a wake
                 };
@@ -265,7 +261,7 @@ impl Core {
             Poll::Ready(outcome) => {
                 // E5: the future is dropped *before* its outcome is kept, so
                 // whoever collects it knows the task's destructors have run.
-                self.tasks.borrow_mut().put_back_waker(id, waker);
+                self.tasks.borrow_mut().put_back_waker(id, waker, lent);
                 end_future(future, outcome)
             }
         };

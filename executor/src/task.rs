@@ -50,6 +50,7 @@
 use crate::introspection::{TaskInfo, TaskRecord, TaskState};
 use crate::message::Message;
 use crate::outcome::{BoxFuture, Outcome};
+use looplet_injector::Injector;
 use looplet_waker::{TaskId, TaskWaker};
 use slab::Slab;
 use std::collections::HashMap;
@@ -61,6 +62,10 @@ use std::time::Instant;
 
 /// Finished tasks' wakers kept for reuse (see [`TaskSlab::remove`]).
 const WAKER_POOL_MAX: usize = 1024;
+
+/// The id the loan waker carries while no task borrows it: generation 0
+/// names no task, so a wake of it would be ignored.
+const NO_TASK: TaskId = TaskId::new(0, 0);
 
 /// The fewest entries the slab grows by (see [`TaskSlab::insert`]).
 const SLAB_MIN_GROWTH: usize = 64;
@@ -143,7 +148,37 @@ impl Stage {
 pub(crate) struct Task {
     pub generation: u64,
     pub stage: Stage,
-    pub wakers: WakerPair,
+    pub wakers: TaskWakers,
+}
+
+/// A task's waker: one of its own, or none yet.
+///
+/// Most tasks never keep their waker: they finish in one poll, or wait on
+/// nothing but `yield_now` (which wakes through the borrowed reference and
+/// keeps nothing). So a task starts with no waker of its own, and each of
+/// its polls *borrows* the slab's one loan waker, renamed for it
+/// ([`TaskWaker::lend`]: three plain stores). After the poll the loan's
+/// reference count says whether the future kept a clone (a timer, a
+/// channel, a `JoinHandle` it awaits): if it did, the task keeps that waker
+/// as its own from then on, and the slab takes a fresh loan; if it did not,
+/// the loan serves the next poll of any task. A task with no waker of its
+/// own costs no allocation, and its polls touch the same, hot waker.
+pub(crate) enum TaskWakers {
+    /// Someone kept a clone of a waker lent to this task: the task owns it.
+    Own(WakerPair),
+    /// No waker of its own. `queued`: its id is on the ready queue (the
+    /// flag a waker would hold), so that a wake from the loop itself (a
+    /// soft cancel) never queues it twice.
+    Borrowing { queued: bool },
+}
+
+/// Which waker a poll was lent (see [`TaskSlab::start_poll`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lent {
+    /// The task's own.
+    Own,
+    /// The slab's loan waker.
+    Loan,
 }
 
 /// A task's waker, kept in the two forms the loop needs.
@@ -172,6 +207,11 @@ impl WakerPair {
     /// Lends the std waker out for one poll (see [`put_back`](Self::put_back)).
     pub fn take_for_poll(&mut self) -> Waker {
         self.task_waker.start_poll();
+        self.take_std_waker()
+    }
+
+    /// Moves the std waker out (a placeholder stays), to lend it by reference.
+    fn take_std_waker(&mut self) -> Waker {
         std::mem::replace(&mut self.std_waker, Waker::noop().clone())
     }
 
@@ -196,11 +236,18 @@ impl WakerPair {
     /// that use happens before the renaming below and can never see it.
     #[inline]
     fn into_reusable(self) -> Option<WakerPair> {
+        self.is_unshared().then_some(self)
+    }
+
+    /// True if no clone of this waker exists but our own two references
+    /// (see [`into_reusable`](Self::into_reusable) for the count and the fence).
+    #[inline]
+    fn is_unshared(&self) -> bool {
         if Arc::strong_count(&self.task_waker) != 2 {
-            return None;
+            return false;
         }
         fence(Acquire);
-        Some(self)
+        true
     }
 }
 
@@ -222,13 +269,21 @@ impl Removed {
 }
 
 /// The loop's tasks: a slab of [`Task`]s addressed by [`TaskId`], the names
-/// of the named ones, and the pool of wakers kept for reuse. Every lookup
-/// by id goes through here, and so does every state change that moves the
-/// future in or out; the methods never run user code (they hand futures,
-/// outcomes and wakers back for the caller to drop).
-#[derive(Default)]
+/// of the named ones, the loan waker and the pool of wakers kept for reuse.
+/// Every lookup by id goes through here, and so does every state change
+/// that moves the future in or out; the methods never run user code (they
+/// hand futures, outcomes and wakers back for the caller to drop).
 pub(crate) struct TaskSlab {
     slab: Slab<Task>,
+    /// The waker lent to the polls of tasks that have none of their own
+    /// (see [`TaskWakers`]). Unshared whenever no poll holds it.
+    loan: WakerPair,
+    /// The task the loan is lent to right now, if a poll of a task without
+    /// a waker of its own is running.
+    lent_to: Option<TaskId>,
+    /// What a new waker needs: the loop's id and its inbox.
+    loop_id: u64,
+    injector: Arc<Injector<Message>>,
     /// The generation last given out: 0 before the first task, so a
     /// `TaskId` of generation 0 never names a task.
     last_generation: u64,
@@ -253,17 +308,40 @@ pub(crate) struct TaskSlab {
 }
 
 impl TaskSlab {
-    /// Adds a task (E1). Its wakers are recycled ones if any are pooled, else
-    /// `new_waker(id)`. The caller queues the id (a new task starts queued:
-    /// its waker's `queued` flag is set).
+    /// An empty slab for the loop `loop_id`, whose inbox is `injector`.
+    pub fn new(loop_id: u64, injector: Arc<Injector<Message>>) -> Self {
+        let loan = WakerPair::new(TaskWaker::new(NO_TASK, loop_id, Arc::clone(&injector)));
+        TaskSlab {
+            slab: Slab::new(),
+            loan,
+            lent_to: None,
+            loop_id,
+            injector,
+            last_generation: 0,
+            names: HashMap::new(),
+            join_wakers: Vec::new(),
+            cancel_requests: HashMap::new(),
+            records: Vec::new(),
+            per_task_tables_used: false,
+            waker_pool: Vec::new(),
+        }
+    }
+
+    /// A waker pair nobody else holds: a pooled one, or a new one.
+    fn unshared_pair(&mut self, id: TaskId) -> WakerPair {
+        match self.waker_pool.pop() {
+            Some(wakers) => {
+                wakers.task_waker.recycle(id);
+                wakers
+            }
+            None => WakerPair::new(TaskWaker::new(id, self.loop_id, Arc::clone(&self.injector))),
+        }
+    }
+
+    /// Adds a task (E1), with no waker of its own yet (see [`TaskWakers`]).
+    /// The caller queues the id: a new task starts queued.
     #[inline]
-    pub fn insert(
-        &mut self,
-        future: BoxFuture,
-        name: Option<Box<str>>,
-        detached: bool,
-        new_waker: impl FnOnce(TaskId) -> Arc<TaskWaker<Message>>,
-    ) -> TaskId {
+    pub fn insert(&mut self, future: BoxFuture, name: Option<Box<str>>, detached: bool) -> TaskId {
         self.last_generation += 1;
         let generation = self.last_generation;
         if self.slab.len() == self.slab.capacity() {
@@ -278,13 +356,6 @@ impl TaskSlab {
         let entry = self.slab.vacant_entry();
         let slot = u32::try_from(entry.key()).expect("looplet: more than u32::MAX live tasks");
         let id = TaskId::new(slot, generation);
-        let wakers = match self.waker_pool.pop() {
-            Some(wakers) => {
-                wakers.task_waker.recycle(id);
-                wakers
-            }
-            None => WakerPair::new(new_waker(id)),
-        };
         let stage = if detached {
             Stage::StoredDetached(future)
         } else {
@@ -293,7 +364,7 @@ impl TaskSlab {
         entry.insert(Task {
             generation,
             stage,
-            wakers,
+            wakers: TaskWakers::Borrowing { queued: true },
         });
         if let Some(name) = name {
             self.names.insert(generation, name);
@@ -322,11 +393,71 @@ impl TaskSlab {
     /// `Polling`. `None` if `id` is stale or the task is not `Stored` (it
     /// finished, or it is being polled already).
     #[inline]
-    pub fn start_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Waker)> {
-        let task = self.get_mut(id)?;
+    pub fn start_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Waker, Lent)> {
+        // Not `get_mut`: the task and the loan are borrowed side by side.
+        let task = self
+            .slab
+            .get_mut(id.slot())
+            .filter(|task| task.generation == id.generation())?;
         let future = task.stage.take_stored()?;
         // From here on, a wake (even one from inside this poll) queues the task again.
-        Some((future, task.wakers.take_for_poll()))
+        match &mut task.wakers {
+            TaskWakers::Own(wakers) => Some((future, wakers.take_for_poll(), Lent::Own)),
+            TaskWakers::Borrowing { queued } => {
+                *queued = false;
+                self.loan.task_waker.lend(id);
+                self.lent_to = Some(id);
+                Some((future, self.loan.take_std_waker(), Lent::Loan))
+            }
+        }
+    }
+
+    /// Takes back the loan lent for a poll and says what the polled task
+    /// keeps: nothing of its own (the loan serves the next poll), or the
+    /// loan itself, if the future kept a clone of it — then the slab takes
+    /// a fresh loan, so that a loan is only ever lent while nobody else
+    /// holds it.
+    #[inline(always)]
+    fn take_back_loan(&mut self, waker: Waker) -> TaskWakers {
+        self.lent_to = None;
+        self.loan.put_back(waker);
+        if self.loan.is_unshared() {
+            // A wake during the poll (the task's own `wake_by_ref`, or a
+            // clone's, made and dropped meanwhile) set the flag.
+            return TaskWakers::Borrowing {
+                queued: self.loan.task_waker.is_queued(),
+            };
+        }
+        let fresh = match self.waker_pool.pop() {
+            Some(wakers) => wakers,
+            None => WakerPair::new(TaskWaker::new(
+                NO_TASK,
+                self.loop_id,
+                Arc::clone(&self.injector),
+            )),
+        };
+        TaskWakers::Own(std::mem::replace(&mut self.loan, fresh))
+    }
+
+    /// Takes back the waker lent for a poll of task `id` (E3, E5, E7).
+    #[inline(always)]
+    fn take_back(&mut self, id: TaskId, waker: Waker, lent: Lent) {
+        match lent {
+            Lent::Loan => {
+                let kept = self.take_back_loan(waker);
+                // If the task is gone (its poll ended it and dropped the
+                // loop), a clone that survives it names nobody: ignored.
+                if let Some(task) = self.get_mut(id) {
+                    task.wakers = kept;
+                }
+            }
+            Lent::Own => {
+                if let Some(TaskWakers::Own(wakers)) = self.get_mut(id).map(|task| &mut task.wakers)
+                {
+                    wakers.put_back(waker);
+                }
+            }
+        }
     }
 
     /// Hard cancel: E6 hands back the future of a `Stored` task (now
@@ -351,34 +482,40 @@ impl TaskSlab {
     /// wake. If the task aborted itself during the poll (E7), the future is
     /// handed back instead, for the caller to drop.
     #[inline]
-    pub fn end_poll(&mut self, id: TaskId, waker: Waker, future: BoxFuture) -> Option<BoxFuture> {
+    pub fn end_poll(
+        &mut self,
+        id: TaskId,
+        waker: Waker,
+        lent: Lent,
+        future: BoxFuture,
+    ) -> Option<BoxFuture> {
+        self.take_back(id, waker, lent);
         let task = self
             .get_mut(id)
             .expect("a task being polled stays in the slab");
-        task.wakers.put_back(waker);
-        // One match that names the variant being replaced, so that the
-        // assignments below need no drop of the old stage (`Polling` holds
-        // nothing to drop): this runs after every `Pending` poll.
-        match task.stage {
+        let stored = match task.stage {
             Stage::Polling {
                 abort_requested: false,
                 detached: false,
-            } => task.stage = Stage::Stored(future),
+            } => Stage::Stored(future),
             Stage::Polling {
                 abort_requested: false,
                 detached: true,
-            } => task.stage = Stage::StoredDetached(future),
+            } => Stage::StoredDetached(future),
             _ => return Some(future),
-        }
+        };
+        // The stage replaced is `Polling` (matched above), which holds
+        // nothing: forgetting it drops nothing, and spares the drop glue
+        // that a plain assignment runs (the compiler does not see that the
+        // old value is `Polling`), after every `Pending` poll.
+        std::mem::forget(std::mem::replace(&mut task.stage, stored));
         None
     }
 
-    /// Puts back the waker lent for a poll that ended the task (E5).
+    /// Takes back the waker lent for a poll that ended the task (E5).
     #[inline]
-    pub fn put_back_waker(&mut self, id: TaskId, waker: Waker) {
-        if let Some(task) = self.get_mut(id) {
-            task.wakers.put_back(waker);
-        }
+    pub fn put_back_waker(&mut self, id: TaskId, waker: Waker, lent: Lent) {
+        self.take_back(id, waker, lent);
     }
 
     /// Registers `waker` as the one to wake when task `id` finishes (a
@@ -427,9 +564,11 @@ impl TaskSlab {
     pub fn remove(&mut self, id: TaskId) -> Option<Removed> {
         self.get(id)?;
         let task = self.slab.remove(id.slot());
-        if let Some(wakers) = task.wakers.into_reusable() {
-            if self.waker_pool.len() < WAKER_POOL_MAX {
-                self.waker_pool.push(wakers);
+        if let TaskWakers::Own(wakers) = task.wakers {
+            if let Some(wakers) = wakers.into_reusable() {
+                if self.waker_pool.len() < WAKER_POOL_MAX {
+                    self.waker_pool.push(wakers);
+                }
             }
         }
         if self.per_task_tables_used {
@@ -455,11 +594,26 @@ impl TaskSlab {
     /// (The `Arc`, not the std waker: during the task's own poll that one is
     /// lent out, and a cancel made then must still queue the task again.)
     pub fn request_cancel(&mut self, id: TaskId, requests: u32) -> Option<Arc<TaskWaker<Message>>> {
+        let lent_to_it = self.lent_to == Some(id);
         let task = self.get(id)?;
         if task.stage.is_finished() {
             return None;
         }
-        let waker = Arc::clone(&task.wakers.task_waker);
+        let waker = match task.wakers {
+            TaskWakers::Own(ref wakers) => Arc::clone(&wakers.task_waker),
+            // Its poll is running with the loan: the loan is its waker now.
+            TaskWakers::Borrowing { .. } if lent_to_it => Arc::clone(&self.loan.task_waker),
+            // It gets a waker of its own, set as queued or not as it is.
+            TaskWakers::Borrowing { queued } => {
+                let wakers = self.unshared_pair(id);
+                if !queued {
+                    wakers.task_waker.start_poll(); // clears the flag
+                }
+                let waker = Arc::clone(&wakers.task_waker);
+                self.get_mut(id).expect("found just above").wakers = TaskWakers::Own(wakers);
+                waker
+            }
+        };
         self.per_task_tables_used = true;
         let count = self.cancel_requests.entry(id.generation()).or_insert(0);
         *count = count.saturating_add(requests);
@@ -536,9 +690,13 @@ impl TaskSlab {
             .iter()
             .map(|(slot, task)| {
                 let id = TaskId::new(slot as u32, task.generation);
+                let queued = match &task.wakers {
+                    TaskWakers::Own(wakers) => wakers.task_waker.is_queued(),
+                    TaskWakers::Borrowing { queued } => *queued,
+                };
                 let state = match task.stage {
                     Stage::Finished(_) => TaskState::Finished,
-                    _ if task.wakers.task_waker.is_queued() => TaskState::Queued,
+                    _ if queued => TaskState::Queued,
                     _ => TaskState::Waiting,
                 };
                 let record = self.record(slot, task.generation);

@@ -66,6 +66,18 @@ impl<M> TaskWaker<M> {
         self.queued.store(true, Relaxed);
     }
 
+    /// Names task `id` for one poll that is about to start: like
+    /// [`recycle`](Self::recycle) followed by [`start_poll`](Self::start_poll),
+    /// but with plain stores (no read-modify-write), which is what lending
+    /// one waker to poll after poll is for. The same conditions as for
+    /// `recycle` apply: every reference to this waker is the caller's own,
+    /// and the caller has synchronised with the last foreign use of it.
+    pub fn lend(&self, id: TaskId) {
+        self.slot.store(id.slot() as u32, Relaxed);
+        self.generation.store(id.generation(), Relaxed);
+        self.queued.store(false, Relaxed);
+    }
+
     /// True while the task is on the ready queue (for introspection: a
     /// snapshot that may be stale by the time it is read).
     pub fn is_queued(&self) -> bool {

@@ -23,11 +23,13 @@ pub struct Group {
     pub target: Option<f64>,
 }
 
-/// One color per runtime, in column order.
-const COLORS: [RGBColor; 5] = [
+/// One color per runtime, in column order (tokio_local_runtime's, the
+/// fourth, came last: the others kept theirs).
+const COLORS: [RGBColor; 6] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x8c, 0x56, 0x4b),
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x94, 0x67, 0xbd),
 ];

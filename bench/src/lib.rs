@@ -19,6 +19,7 @@
 //! | `looplet` | [`looplet::EventLoop`] |
 //! | `tokio_ct` | tokio's current-thread runtime with `enable_all()` (I/O and time drivers), as `#[tokio::main(flavor = "current_thread")]` builds it |
 //! | `tokio_localset` | the same runtime, tasks spawned with `spawn_local` on a `LocalSet` |
+//! | `tokio_local_runtime` | tokio's `LocalRuntime` (`build_local`, `enable_all()`), tasks spawned with `spawn_local` on the runtime itself; from another thread, through its `Handle::spawn` |
 //! | `async_executor_local` | `async_executor::LocalExecutor`, driven by `futures::executor::block_on(ex.run(..))` |
 //! | `futures_localpool` | `futures::executor::LocalPool` |
 //!

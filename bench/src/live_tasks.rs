@@ -61,6 +61,10 @@ pub fn populations() -> Vec<Population> {
             build: tokio_localset,
         },
         Population {
+            runtime: runtimes::TOKIO_LOCAL_RUNTIME,
+            build: tokio_local_runtime,
+        },
+        Population {
             runtime: runtimes::ASYNC_EXECUTOR_LOCAL,
             build: async_executor_local,
         },
@@ -195,6 +199,44 @@ impl LiveTasks for TokioLocalSetLive {
 
     fn spawn_many_local(&mut self) {
         spawn_many_local::tokio_localset(&mut self.runtime);
+    }
+}
+
+// ----- tokio LocalRuntime --------------------------------------------------
+
+struct TokioLocalRuntimeLive {
+    runtime: tokio::runtime::LocalRuntime,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// tokio_local_runtime: as tokio_ct, with `spawn_local` (what its users
+/// write) where tokio_ct has `tokio::spawn`.
+pub fn tokio_local_runtime(capacity: usize) -> Box<dyn LiveTasks> {
+    Box::new(TokioLocalRuntimeLive {
+        runtime: runtimes::tokio_local_runtime(),
+        handles: Vec::with_capacity(capacity),
+    })
+}
+
+fn tokio_local_runtime_batch<const N: usize>(live: &mut TokioLocalRuntimeLive, batch: usize) {
+    let handles = &mut live.handles;
+    live.runtime.block_on(async {
+        for _ in 0..batch {
+            handles.push(tokio::task::spawn_local(Pending::<N>::new()));
+        }
+        tokio::task::spawn_local(async {}).await.unwrap();
+    });
+}
+
+impl LiveTasks for TokioLocalRuntimeLive {
+    fn spawn_pending(&mut self, n: usize, future_bytes: usize) {
+        for batch in batches(n) {
+            by_size!(future_bytes, tokio_local_runtime_batch(self, batch));
+        }
+    }
+
+    fn spawn_many_local(&mut self) {
+        spawn_many_local::tokio_local_runtime(&mut self.runtime);
     }
 }
 

@@ -157,9 +157,12 @@ impl fmt::Debug for LoopletThread {
     }
 }
 
-/// tokio's current-thread runtime ([`runtimes::tokio_ct`]) driven on its
-/// own thread by `block_on(stop)`; other threads spawn onto it through
-/// [`handle`](Self::handle).
+/// A tokio runtime driven on its own thread by `block_on(stop)`: the
+/// current-thread runtime ([`runtimes::tokio_ct`]) or the `LocalRuntime`
+/// ([`runtimes::tokio_local_runtime`]). Other threads spawn onto it through
+/// [`handle`](Self::handle) — for both, `Handle::spawn` of a `Send` future,
+/// the one way in from a foreign thread (`spawn_local` works only on the
+/// runtime's own thread).
 pub struct TokioThread {
     handle: tokio::runtime::Handle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -176,22 +179,59 @@ impl TokioThread {
     /// [`start`](Self::start), the runtime's thread pinned to `cpu` if given.
     pub fn start_on(cpu: Option<usize>) -> Self {
         let runtime = runtimes::tokio_ct();
-        let handle = runtime.handle().clone();
+        Self::spawn("tokio-ct", cpu, move |stopped, handle_tx| {
+            let runtime = runtime; // dropped before the thread's `_exited`
+            handle_tx.send(runtime.handle().clone()).unwrap();
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })
+    }
+
+    /// Starts the thread with tokio's `LocalRuntime` instead.
+    pub fn start_local() -> Self {
+        Self::start_local_on(None)
+    }
+
+    /// [`start_local`](Self::start_local), the runtime's thread pinned to
+    /// `cpu` if given. A `LocalRuntime` is `!Send`, so it is built on the
+    /// thread that drives it, which sends its handle back.
+    pub fn start_local_on(cpu: Option<usize>) -> Self {
+        Self::spawn("tokio-local-rt", cpu, |stopped, handle_tx| {
+            let runtime = runtimes::tokio_local_runtime();
+            handle_tx.send(runtime.handle().clone()).unwrap();
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })
+    }
+
+    /// Starts a thread named `name` (pinned to `cpu` if given) running
+    /// `drive(stopped, handle_tx)`: send the runtime's handle, then block on
+    /// it until `stopped` fires. Returns once the handle has arrived.
+    fn spawn(
+        name: &str,
+        cpu: Option<usize>,
+        drive: impl FnOnce(tokio::sync::oneshot::Receiver<()>, Sender<tokio::runtime::Handle>)
+            + Send
+            + 'static,
+    ) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
         let (exited_tx, exited) = crossbeam_channel::bounded::<()>(0);
         let thread = thread::Builder::new()
-            .name("tokio-ct".into())
+            .name(name.into())
             .spawn(move || {
                 let _exited = exited_tx;
                 if let Some(cpu) = cpu {
                     pin_current_thread(cpu);
                 }
-                let runtime = runtime; // dropped before `_exited`
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                });
+                drive(stopped, handle_tx);
             })
             .expect("spawn the tokio thread");
+        let handle = handle_rx
+            .recv_timeout(TIMEOUT)
+            .expect("bench: the tokio runtime did not start");
         TokioThread {
             handle,
             stop: Some(stop),

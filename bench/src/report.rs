@@ -5,18 +5,19 @@
 
 use looplet_bench::live_tasks::FUTURE_SIZES;
 use looplet_bench::measure::{paired_ratio, ratio, Sampled};
-use looplet_bench::runtimes::{self, LOOPLET, RAW, TOKIO_CT};
+use looplet_bench::runtimes::{self, LOOPLET, RAW, TOKIO_CT, TOKIO_LOCAL_RUNTIME};
 use looplet_bench::workloads::timer_lateness::{self, Lateness};
 use looplet_bench::workloads::{self, Workload};
 use std::fmt::Write as _;
 
 /// The value columns: the runtimes, then the controls.
-pub const COLUMNS: [&str; 6] = [
+pub const COLUMNS: [&str; 7] = [
     runtimes::ALL[0],
     runtimes::ALL[1],
     runtimes::ALL[2],
     runtimes::ALL[3],
     runtimes::ALL[4],
+    runtimes::ALL[5],
     RAW,
 ];
 
@@ -76,7 +77,7 @@ pub struct Row {
     /// The unit of the value columns.
     pub unit: String,
     /// One cell per [`COLUMNS`] entry.
-    pub cells: [Cell; 6],
+    pub cells: [Cell; COLUMNS.len()],
     /// The target check, if the row has a figure to check.
     pub check: Option<Check>,
 }
@@ -260,13 +261,20 @@ fn wake_rows(sampled: &[Sampled]) -> Vec<Row> {
                 .iter()
                 .find(|s| s.case.workload == workload && s.case.runtime == LOOPLET)?;
             let per_submission = looplet.wakes_per_submission;
-            let mut cells = COLUMNS.map(|_| Cell::Blank);
-            cells[0] = per_submission.map_or(Cell::Blank, Cell::Value);
-            if median(sampled, workload, TOKIO_CT).is_some() && !workload.starts_with("call_soon") {
-                // tokio's current-thread scheduler unparks its I/O driver on
-                // every remote schedule: one eventfd write per submission.
-                cells[1] = Cell::Known(1.0, "known");
-            }
+            // tokio's current-thread scheduler unparks its I/O driver on
+            // every remote schedule: one eventfd write per submission. A
+            // LocalRuntime is that scheduler too (tokio's docs: "internally
+            // identical to `current_thread`", but for `spawn_local`).
+            let known_one = |runtime: &str| {
+                [TOKIO_CT, TOKIO_LOCAL_RUNTIME].contains(&runtime)
+                    && median(sampled, workload, runtime).is_some()
+                    && !workload.starts_with("call_soon")
+            };
+            let cells = COLUMNS.map(|column| match column {
+                LOOPLET => per_submission.map_or(Cell::Blank, Cell::Value),
+                _ if known_one(column) => Cell::Known(1.0, "known"),
+                _ => Cell::Blank,
+            });
             Some(Row {
                 measure: format!("wake syscalls, {workload}"),
                 unit: "per submission".into(),
@@ -495,8 +503,11 @@ impl Table {
              otherwise. `raw`: the control of the row (no runtime). `checked`: the figure the \
              target is about; for a time, the median over rounds of looplet's sample divided by \
              the baseline's sample of the same round, so it can differ from the ratio of the \
-             medians. futures' LocalPool has no join handle: its tasks are awaited through \
-             `spawn_local_with_handle` (a oneshot per task), and its live tasks keep no handle."
+             medians. tokio_local_runtime is tokio's `LocalRuntime`: its tasks are spawned with \
+             `spawn_local` where tokio_ct's are spawned with `tokio::spawn`, and from another \
+             thread through `Handle::spawn`, as tokio_ct's. futures' LocalPool has no join \
+             handle: its tasks are awaited through `spawn_local_with_handle` (a oneshot per \
+             task), and its live tasks keep no handle."
         );
         if self.rows.iter().any(|row| row.unit.starts_with("µs late")) {
             let _ = writeln!(
@@ -561,6 +572,12 @@ fn csv_field(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use looplet_bench::runtimes::{ASYNC_EXECUTOR_LOCAL, TOKIO_LOCALSET};
+
+    /// The index of `runtime`'s cell in a row.
+    fn column(runtime: &str) -> usize {
+        COLUMNS.iter().position(|c| *c == runtime).unwrap()
+    }
 
     #[test]
     fn numbers_keep_about_three_digits() {
@@ -594,11 +611,16 @@ mod tests {
         assert_eq!(units, ["µs late, p50", "µs late, p99"], "1 ms only");
         let p99 = &rows[1];
         assert_eq!(p99.measure, "timer lateness, 1 ms sleeps");
-        assert_eq!(p99.cells[0], Cell::Value(40.0));
-        assert_eq!(p99.cells[1], Cell::Value(1100.0));
-        assert_eq!(p99.cells[2], Cell::Blank, "can sleep, not measured");
-        assert!(matches!(p99.cells[3], Cell::Missing(_)));
-        assert_eq!(p99.cells[5], Cell::Blank);
+        assert_eq!(p99.cells[column(LOOPLET)], Cell::Value(40.0));
+        assert_eq!(p99.cells[column(TOKIO_CT)], Cell::Value(1100.0));
+        for can_sleep in [TOKIO_LOCALSET, TOKIO_LOCAL_RUNTIME] {
+            assert_eq!(p99.cells[column(can_sleep)], Cell::Blank, "not measured");
+        }
+        assert!(matches!(
+            p99.cells[column(ASYNC_EXECUTOR_LOCAL)],
+            Cell::Missing(_)
+        ));
+        assert_eq!(p99.cells[column(RAW)], Cell::Blank);
         assert_eq!(p99.check.as_ref().map(Check::met), Some("yes"));
         assert!(rows[0].check.is_none());
     }
@@ -629,20 +651,66 @@ mod tests {
         let measures: Vec<&str> = table.rows.iter().map(|r| r.measure.as_str()).collect();
         assert_eq!(measures, ["tcp_echo_1conn", "tcp_echo_1conn / raw"]);
         let (row, under) = (&table.rows[0], &table.rows[1]);
-        assert_eq!(row.cells[5], Cell::Value(10.0), "the control's time");
-        assert!(matches!(row.cells[3], Cell::Missing(_)), "no sockets");
+        assert_eq!(
+            row.cells[column(RAW)],
+            Cell::Value(10.0),
+            "the control's time"
+        );
+        assert!(
+            matches!(row.cells[column(ASYNC_EXECUTOR_LOCAL)], Cell::Missing(_)),
+            "no sockets"
+        );
+        assert_eq!(
+            row.cells[column(TOKIO_LOCAL_RUNTIME)],
+            Cell::Blank,
+            "not sampled"
+        );
         let check = row.check.as_ref().unwrap();
         assert_eq!(
             (check.what.as_str(), check.figure),
             ("looplet / tokio_ct", Some(0.55))
         );
         assert_eq!(check.met(), "yes");
-        assert_eq!(under.cells[0], Cell::Value(1.1));
-        assert_eq!(under.cells[1], Cell::Value(2.0));
-        assert_eq!(under.cells[5], Cell::Blank);
+        assert_eq!(under.cells[column(LOOPLET)], Cell::Value(1.1));
+        assert_eq!(under.cells[column(TOKIO_CT)], Cell::Value(2.0));
+        assert_eq!(under.cells[column(RAW)], Cell::Blank);
         let check = under.check.as_ref().unwrap();
         assert_eq!(check.what, "looplet / raw mio echo loop");
         assert_eq!(check.met(), "yes", "1.10 is at the target");
+    }
+
+    /// tokio's "one eventfd write per remote spawn" is shown for tokio_ct
+    /// and tokio_local_runtime (one scheduler) where they were sampled, and
+    /// only in rows of spawns (not of tokio's channel, `call_soon_*`).
+    #[test]
+    fn wake_rows_show_tokios_known_figure_where_a_tokio_scheduler_was_sampled() {
+        let sampled = |workload, runtime| Sampled {
+            case: looplet_bench::Case {
+                workload,
+                runtime,
+                elements_per_iter: 1,
+                build: || -> Box<dyn looplet_bench::Runner> { unreachable!() },
+            },
+            iters_per_sample: 1,
+            samples_ns: vec![1.0; 3],
+            median_ns: 1.0,
+            wakes_per_submission: Some(0.5),
+        };
+        let mut samples = Vec::new();
+        for workload in ["remote_round_trip", "call_soon_threadsafe_1p"] {
+            for runtime in [LOOPLET, TOKIO_CT, TOKIO_LOCAL_RUNTIME] {
+                samples.push(sampled(workload, runtime));
+            }
+        }
+        let rows = wake_rows(&samples);
+        let [call_soon, round_trip] = [&rows[0], &rows[1]];
+        assert_eq!(round_trip.measure, "wake syscalls, remote_round_trip");
+        assert_eq!(round_trip.cells[column(LOOPLET)], Cell::Value(0.5));
+        for tokio in [TOKIO_CT, TOKIO_LOCAL_RUNTIME] {
+            assert_eq!(round_trip.cells[column(tokio)], Cell::Known(1.0, "known"));
+            assert_eq!(call_soon.cells[column(tokio)], Cell::Blank);
+        }
+        assert_eq!(round_trip.cells[column(TOKIO_LOCALSET)], Cell::Blank);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The five runtimes, each built the way its users build it, behind one
+//! The six runtimes, each built the way its users build it, behind one
 //! tiny interface: [`BlockOn`] (run a future to completion on this thread,
 //! running the runtime's tasks meanwhile).
 //!
@@ -18,6 +18,8 @@ pub const LOOPLET: &str = "looplet";
 pub const TOKIO_CT: &str = "tokio_ct";
 /// The same runtime, tasks on a `LocalSet`.
 pub const TOKIO_LOCALSET: &str = "tokio_localset";
+/// tokio's `LocalRuntime`: the same scheduler, built for `!Send` tasks.
+pub const TOKIO_LOCAL_RUNTIME: &str = "tokio_local_runtime";
 /// `async_executor::LocalExecutor`.
 pub const ASYNC_EXECUTOR_LOCAL: &str = "async_executor_local";
 /// `futures::executor::LocalPool`.
@@ -26,10 +28,11 @@ pub const FUTURES_LOCALPOOL: &str = "futures_localpool";
 pub const RAW: &str = "raw";
 
 /// Every runtime id, in the table's column order.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 6] = [
     LOOPLET,
     TOKIO_CT,
     TOKIO_LOCALSET,
+    TOKIO_LOCAL_RUNTIME,
     ASYNC_EXECUTOR_LOCAL,
     FUTURES_LOCALPOOL,
 ];
@@ -97,6 +100,27 @@ impl Default for TokioLocalSet {
 impl BlockOn for TokioLocalSet {
     fn block_on<F: Future>(&mut self, future: F) -> F::Output {
         self.local.block_on(&self.runtime, future)
+    }
+}
+
+/// tokio's answer to "a single-threaded runtime for `!Send` futures"
+/// without a `LocalSet`: `LocalRuntime`, built by the same builder as
+/// [`tokio_ct`] (`enable_all()`: the same I/O driver and timer) with
+/// `build_local`. Inside it, `tokio::task::spawn_local` spawns onto the
+/// runtime itself (no `LocalSet`), which is what its users write; it is
+/// internally the current-thread scheduler, so it differs from [`tokio_ct`]
+/// in that spawn path, not in its run queue or drivers. It is `!Send`: a
+/// case that runs it on a thread of its own builds it there.
+pub fn tokio_local_runtime() -> tokio::runtime::LocalRuntime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build_local(tokio::runtime::LocalOptions::default())
+        .expect("tokio LocalRuntime")
+}
+
+impl BlockOn for tokio::runtime::LocalRuntime {
+    fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        tokio::runtime::LocalRuntime::block_on(self, future)
     }
 }
 

@@ -55,6 +55,7 @@ fn one_producer() -> Vec<Case> {
             || looplet(1),
             || tokio_ct(1),
             || tokio_localset(1),
+            || tokio_local_runtime(1),
             || async_executor_local(1),
             || futures_localpool(1),
         ],
@@ -76,6 +77,7 @@ fn two_producers() -> Vec<Case> {
             || looplet(2),
             || tokio_ct(2),
             || tokio_localset(2),
+            || tokio_local_runtime(2),
             || async_executor_local(2),
             || futures_localpool(2),
         ],
@@ -288,6 +290,25 @@ fn tokio_localset(producers: usize) -> Box<dyn Runner> {
     let (submit, mut jobs) = tokio::sync::mpsc::unbounded_channel::<Job>();
     let owner = HelperThread::start("tokio-localset", move || {
         let mut runtime = TokioLocalSet::new();
+        runtime.block_on(async {
+            let consumer = tokio::task::spawn_local(async move {
+                while let Some(job) = jobs.recv().await {
+                    job();
+                }
+            });
+            consumer.await.unwrap();
+        });
+    });
+    Submissions::boxed(producers, submit, owner, no_counts)
+}
+
+/// The consumer is spawned with `spawn_local` where tokio_ct has
+/// `tokio::spawn`: what `LocalRuntime`'s users write. The runtime is built
+/// on its thread: it is `!Send`.
+fn tokio_local_runtime(producers: usize) -> Box<dyn Runner> {
+    let (submit, mut jobs) = tokio::sync::mpsc::unbounded_channel::<Job>();
+    let owner = HelperThread::start("tokio-local-rt", move || {
+        let runtime = runtimes::tokio_local_runtime();
         runtime.block_on(async {
             let consumer = tokio::task::spawn_local(async move {
                 while let Some(job) = jobs.recv().await {

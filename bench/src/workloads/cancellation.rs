@@ -85,6 +85,12 @@ fn soft_cancel_cases() -> Vec<Case> {
         case(name, runtimes::TOKIO_LOCALSET, || {
             Timed::boxed(TokioLocalSet::new(), tokio_localset_abort::<ALL_THEN_WAIT>)
         }),
+        case(name, runtimes::TOKIO_LOCAL_RUNTIME, || {
+            Timed::boxed(
+                runtimes::tokio_local_runtime(),
+                tokio_local_runtime_abort::<ALL_THEN_WAIT>,
+            )
+        }),
         case(name, runtimes::ASYNC_EXECUTOR_LOCAL, || {
             Timed::boxed(AsyncExecutorLocal::new(), async_executor_cancel_each)
         }),
@@ -112,6 +118,12 @@ fn cancel_and_wait_cases() -> Vec<Case> {
         }),
         case(name, runtimes::TOKIO_LOCALSET, || {
             Timed::boxed(TokioLocalSet::new(), tokio_localset_abort::<EACH_AND_WAIT>)
+        }),
+        case(name, runtimes::TOKIO_LOCAL_RUNTIME, || {
+            Timed::boxed(
+                runtimes::tokio_local_runtime(),
+                tokio_local_runtime_abort::<EACH_AND_WAIT>,
+            )
         }),
         case(name, runtimes::ASYNC_EXECUTOR_LOCAL, || {
             Timed::boxed(AsyncExecutorLocal::new(), async_executor_cancel_each)
@@ -145,6 +157,17 @@ fn tokio_ct_abort<const ONE_AT_A_TIME: bool>(rt: &mut tokio::runtime::Runtime) {
 }
 
 fn tokio_localset_abort<const ONE_AT_A_TIME: bool>(rt: &mut TokioLocalSet) {
+    rt.block_on(async {
+        let tasks = (0..TASKS)
+            .map(|_| tokio::task::spawn_local(pending::<()>()))
+            .collect();
+        tokio_abort::<ONE_AT_A_TIME>(tasks).await
+    })
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime_abort<const ONE_AT_A_TIME: bool>(rt: &mut tokio::runtime::LocalRuntime) {
     rt.block_on(async {
         let tasks = (0..TASKS)
             .map(|_| tokio::task::spawn_local(pending::<()>()))

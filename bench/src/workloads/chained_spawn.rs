@@ -35,6 +35,7 @@ fn cases() -> Vec<Case> {
             || Timed::boxed(runtimes::looplet(), looplet),
             || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
             || Timed::boxed(TokioLocalSet::new(), tokio_localset),
+            || Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime),
             || Timed::boxed(AsyncExecutorLocal::new(), async_executor_local),
             || Timed::boxed(FuturesLocalPool::new(), futures_localpool),
         ],
@@ -73,6 +74,23 @@ fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 }
 
 fn tokio_localset(rt: &mut TokioLocalSet) {
+    fn hop(n: usize, done: oneshot::Sender<()>) {
+        if n == 0 {
+            done.send(()).unwrap();
+        } else {
+            drop(tokio::task::spawn_local(async move { hop(n - 1, done) }));
+        }
+    }
+    rt.block_on(async {
+        let (done, finished) = oneshot::channel();
+        hop(CHAIN_DEPTH, done);
+        finished.await.unwrap();
+    });
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     fn hop(n: usize, done: oneshot::Sender<()>) {
         if n == 0 {
             done.send(()).unwrap();

@@ -38,6 +38,7 @@ fn cases() -> Vec<Case> {
             || Timed::boxed(runtimes::looplet(), looplet),
             || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
             || Timed::boxed(TokioLocalSet::new(), tokio_localset),
+            || Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime),
             || Timed::boxed(AsyncExecutorLocal::new(), async_executor_local),
             || Timed::boxed(FuturesLocalPool::new(), futures_localpool),
         ],
@@ -97,6 +98,15 @@ fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 }
 
 fn tokio_localset(rt: &mut TokioLocalSet) {
+    rt.block_on(ring(|m| {
+        let handle = tokio::task::spawn_local(m);
+        async { handle.await.unwrap() }
+    }));
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     rt.block_on(ring(|m| {
         let handle = tokio::task::spawn_local(m);
         async { handle.await.unwrap() }

@@ -14,8 +14,9 @@
 //! - looplet: `looplet::net::{TcpListener, TcpStream}`, tasks by
 //!   `looplet::spawn`, hyper's I/O through `FuturesIo` (the adapter of
 //!   `examples/http`, copied: futures-io to `hyper::rt`).
-//! - tokio_ct and tokio_localset: `tokio::net::{TcpListener, TcpStream}` on
-//!   the runtime's I/O driver, tasks by `tokio::spawn` and `spawn_local`,
+//! - tokio_ct, tokio_localset and tokio_local_runtime:
+//!   `tokio::net::{TcpListener, TcpStream}` on the runtime's I/O driver,
+//!   tasks by `tokio::spawn` on tokio_ct, `spawn_local` on the other two,
 //!   hyper's I/O through `TokioIo` (tokio's `AsyncRead`/`AsyncWrite` to
 //!   `hyper::rt`; hyper-util's `TokioIo` is not a dependency).
 //! - async-executor and futures' LocalPool have no sockets of their own
@@ -94,6 +95,9 @@ fn cases() -> Vec<Case> {
         case(runtimes::LOOPLET, || start(looplet_server)),
         case(runtimes::TOKIO_CT, || start(tokio_ct_server)),
         case(runtimes::TOKIO_LOCALSET, || start(tokio_localset_server)),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, || {
+            start(tokio_local_runtime_server)
+        }),
     ]
 }
 
@@ -252,6 +256,14 @@ fn tokio_localset_server(ready: mpsc::Sender<SocketAddr>) {
     }));
 }
 
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write. Built here, on the server's thread: it is `!Send`.
+fn tokio_local_runtime_server(ready: mpsc::Sender<SocketAddr>) {
+    runtimes::tokio_local_runtime().block_on(tokio_accept_and_serve(ready, |io| {
+        tokio::task::spawn_local(serve(io))
+    }));
+}
+
 // ---- the client (the timing thread) ----------------------------------------
 
 /// The server's thread and the client's connections.
@@ -394,10 +406,11 @@ mod tests {
     }
 
     #[test]
-    fn looplet_and_tokio_ct_are_measured_and_the_others_footnoted() {
+    fn looplet_and_the_tokios_are_measured_and_the_others_footnoted() {
         let runtimes: Vec<&str> = cases().iter().map(|case| case.runtime).collect();
         assert!(runtimes.contains(&runtimes::LOOPLET));
         assert!(runtimes.contains(&runtimes::TOKIO_CT));
+        assert!(runtimes.contains(&runtimes::TOKIO_LOCAL_RUNTIME));
         for case in cases() {
             assert_eq!(case.elements_per_iter, (CONNECTIONS * ROUNDS) as u64);
         }

@@ -81,7 +81,7 @@ pub fn by_name(name: &str) -> Option<Workload> {
 pub(crate) fn per_runtime(
     workload: &'static str,
     elements_per_iter: u64,
-    builds: [fn() -> Box<dyn Runner>; 5],
+    builds: [fn() -> Box<dyn Runner>; runtimes::ALL.len()],
 ) -> Vec<Case> {
     runtimes::ALL
         .into_iter()

@@ -35,6 +35,7 @@ fn cases() -> Vec<Case> {
             || Timed::boxed(runtimes::looplet(), looplet),
             || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
             || Timed::boxed(TokioLocalSet::new(), tokio_localset),
+            || Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime),
             || Timed::boxed(AsyncExecutorLocal::new(), async_executor_local),
             || Timed::boxed(FuturesLocalPool::new(), futures_localpool),
         ],
@@ -113,6 +114,32 @@ fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 }
 
 fn tokio_localset(rt: &mut TokioLocalSet) {
+    use tokio::task::spawn_local;
+    rt.block_on(async {
+        let (remaining, finished) = Remaining::new();
+        drop(spawn_local(async move {
+            for _ in 0..NUM_PINGS {
+                let remaining = remaining.clone();
+                drop(spawn_local(async move {
+                    let (ping, pinged) = oneshot::channel();
+                    let (pong, ponged) = oneshot::channel();
+                    drop(spawn_local(async move {
+                        pinged.await.unwrap();
+                        pong.send(()).unwrap();
+                    }));
+                    ping.send(()).unwrap();
+                    ponged.await.unwrap();
+                    remaining.pair_finished();
+                }));
+            }
+        }));
+        finished.await.unwrap();
+    });
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     use tokio::task::spawn_local;
     rt.block_on(async {
         let (remaining, finished) = Remaining::new();

@@ -16,8 +16,11 @@
 //! would decide the result (see [`crate::loop_threads`]).
 //!
 //! looplet: `handle.spawn(async {}).wait_timeout(..)` (the `RemoteHandle`
-//! parks the caller on a condvar). tokio_ct: `handle.spawn(async {})`, the
-//! `JoinHandle` awaited by a thread-parking `block_on` ([`Parker`]).
+//! parks the caller on a condvar). tokio_ct and tokio_local_runtime:
+//! `handle.spawn(async {})`, the `JoinHandle` awaited by a thread-parking
+//! `block_on` ([`Parker`]) — a `LocalRuntime`'s `Handle` takes `Send`
+//! futures from any thread, like any tokio runtime's (its `spawn_local`
+//! works only on the runtime's own thread).
 
 use crate::common::{Parker, TIMEOUT};
 use crate::loop_threads::{latency_cpu, CallerThread, LoopletThread, TokioThread};
@@ -43,6 +46,7 @@ fn cases() -> Vec<Case> {
     vec![
         case(runtimes::LOOPLET, looplet),
         case(runtimes::TOKIO_CT, tokio_ct),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, tokio_local_runtime),
         case(runtimes::RAW, controls::eventfd_futex_ping_pong),
     ]
 }
@@ -90,7 +94,19 @@ struct TokioRoundTrip {
 
 fn tokio_ct() -> Box<dyn Runner> {
     let cpu = latency_cpu();
-    let runtime = TokioThread::start_on(Some(cpu));
+    tokio_round_trip(cpu, TokioThread::start_on(Some(cpu)))
+}
+
+/// tokio's `LocalRuntime`: the same `Handle::spawn` as tokio_ct (from a
+/// foreign thread there is no `spawn_local`).
+fn tokio_local_runtime() -> Box<dyn Runner> {
+    let cpu = latency_cpu();
+    tokio_round_trip(cpu, TokioThread::start_local_on(Some(cpu)))
+}
+
+/// The caller thread, pinned to `cpu` as `runtime`'s thread is, spawning
+/// through `runtime`'s handle.
+fn tokio_round_trip(cpu: usize, runtime: TokioThread) -> Box<dyn Runner> {
     let handle = runtime.handle().clone();
     let caller = CallerThread::start(
         cpu,

@@ -41,7 +41,9 @@
 //! 10 s (their default), far longer than the gap between two samples. The
 //! same jobs, awaited the same way: the `block_on` future awaits each
 //! runtime's own handle (looplet's `BlockingHandle`, tokio's `JoinHandle`).
-//! tokio_localset is the same runtime awaiting from inside a `LocalSet`.
+//! tokio_localset is the same runtime awaiting from inside a `LocalSet`,
+//! tokio_local_runtime tokio's `LocalRuntime` (the same scheduler and
+//! blocking pool, built with `build_local`).
 //! async-executor and LocalPool have no blocking pool (see
 //! [`crate::missing_reason`]).
 
@@ -114,6 +116,14 @@ fn idle_cases() -> Vec<Case> {
                 tokio_idle,
             ))
         }),
+        case(name, runtimes::TOKIO_LOCAL_RUNTIME, ROUND_TRIPS, || {
+            // Built by `make`, on the caller thread: it is `!Send`.
+            Box::new(CallerThread::start(
+                latency_cpu(),
+                || warm(runtimes::tokio_local_runtime(), IDLE_THREADS),
+                tokio_idle,
+            ))
+        }),
     ]
 }
 
@@ -132,6 +142,12 @@ fn in_flight_cases() -> Vec<Case> {
                 local: tokio::task::LocalSet::new(),
             };
             Timed::boxed(warm(rt, POOL_THREADS), tokio_in_flight)
+        }),
+        case(name, runtimes::TOKIO_LOCAL_RUNTIME, IN_FLIGHT, || {
+            Timed::boxed(
+                warm(tokio_local_runtime_capped(), POOL_THREADS),
+                tokio_in_flight,
+            )
         }),
     ]
 }
@@ -153,6 +169,16 @@ fn tokio_ct_capped() -> tokio::runtime::Runtime {
         .expect("tokio current-thread runtime")
 }
 
+/// [`runtimes::tokio_local_runtime`] with its blocking pool capped at
+/// [`POOL_THREADS`].
+fn tokio_local_runtime_capped() -> tokio::runtime::LocalRuntime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(POOL_THREADS)
+        .build_local(tokio::runtime::LocalOptions::default())
+        .expect("tokio LocalRuntime")
+}
+
 fn looplet_idle(rt: &mut looplet::EventLoop) {
     rt.block_on(async {
         for _ in 0..ROUND_TRIPS {
@@ -161,7 +187,7 @@ fn looplet_idle(rt: &mut looplet::EventLoop) {
     });
 }
 
-/// The idle variant on tokio_ct or tokio_localset.
+/// The idle variant on tokio_ct, tokio_localset or tokio_local_runtime.
 fn tokio_idle<R: BlockOn>(rt: &mut R) {
     rt.block_on(async {
         for _ in 0..ROUND_TRIPS {
@@ -183,7 +209,8 @@ fn looplet_in_flight(rt: &mut looplet::EventLoop) {
     });
 }
 
-/// The in-flight variant on tokio_ct or tokio_localset.
+/// The in-flight variant on tokio_ct, tokio_localset or
+/// tokio_local_runtime.
 fn tokio_in_flight<R: BlockOn>(rt: &mut R) {
     rt.block_on(async {
         let jobs: Vec<_> = (0..IN_FLIGHT)
@@ -217,7 +244,8 @@ impl WarmPool for looplet::EventLoop {
     }
 }
 
-/// Runs the jobs through `rt`'s `block_on`: tokio_ct and tokio_localset.
+/// Runs the jobs through `rt`'s `block_on`: tokio_ct, tokio_localset and
+/// tokio_local_runtime.
 async fn tokio_together(threads: usize, job: impl Fn() + Clone + Send + 'static) {
     let jobs: Vec<_> = (0..threads)
         .map(|_| tokio::task::spawn_blocking(job.clone()))
@@ -236,6 +264,12 @@ impl WarmPool for tokio::runtime::Runtime {
 impl WarmPool for TokioLocalSet {
     fn run_together(&mut self, threads: usize, job: impl Fn() + Clone + Send + 'static) {
         self.block_on(tokio_together(threads, job));
+    }
+}
+
+impl WarmPool for tokio::runtime::LocalRuntime {
+    fn run_together(&mut self, threads: usize, job: impl Fn() + Clone + Send + 'static) {
+        BlockOn::block_on(self, tokio_together(threads, job));
     }
 }
 
@@ -283,5 +317,7 @@ mod tests {
     fn tokio_runs_both_variants() {
         tokio_idle(&mut warm(runtimes::tokio_ct(), IDLE_THREADS));
         tokio_in_flight(&mut warm(TokioLocalSet::new(), POOL_THREADS));
+        tokio_idle(&mut warm(runtimes::tokio_local_runtime(), IDLE_THREADS));
+        tokio_in_flight(&mut warm(tokio_local_runtime_capped(), POOL_THREADS));
     }
 }

@@ -64,6 +64,7 @@ fn cases() -> Vec<Case> {
             || Timed::boxed(runtimes::looplet(), looplet),
             || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
             || Timed::boxed(TokioLocalSet::new(), tokio_localset),
+            || Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime),
             || Timed::boxed(AsyncExecutorLocal::new(), async_executor_local),
             || Timed::boxed(FuturesLocalPool::new(), futures_localpool),
         ],
@@ -92,6 +93,20 @@ pub fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 
 /// One iteration on a tokio `LocalSet`.
 pub fn tokio_localset(rt: &mut TokioLocalSet) {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..NUM_SPAWN)
+            .map(|_| tokio::task::spawn_local(async {}))
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+}
+
+/// One iteration on tokio's `LocalRuntime`: `spawn_local` where tokio_ct
+/// has `tokio::spawn`, since that is what its users write (it is the
+/// runtime's reason to exist: `!Send` tasks without a `LocalSet`).
+pub fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     rt.block_on(async {
         let handles: Vec<_> = (0..NUM_SPAWN)
             .map(|_| tokio::task::spawn_local(async {}))

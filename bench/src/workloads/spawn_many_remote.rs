@@ -23,8 +23,12 @@
 //!
 //! The foreign thread waits with each runtime's own means: looplet's
 //! `RemoteHandle::wait_timeout`; for tokio's `JoinHandle`, a thread-parking
-//! `block_on` ([`Parker`]). Only looplet and tokio_ct can take spawns from a
-//! foreign thread (see [`crate::missing_reason`]).
+//! `block_on` ([`Parker`]). Only looplet, tokio_ct and tokio_local_runtime
+//! can take spawns from a foreign thread (see [`crate::missing_reason`]):
+//! tokio's `LocalRuntime` has a `Handle` like any tokio runtime, whose
+//! `spawn` takes `Send` futures from any thread, so its foreign thread does
+//! what tokio_ct's does; only its busy task, spawned on the runtime's own
+//! thread, uses `spawn_local`.
 
 use crate::common::{Parker, TIMEOUT};
 use crate::loop_threads::{LoopletThread, TokioThread};
@@ -65,7 +69,13 @@ fn idle_cases() -> Vec<Case> {
             workload: IDLE.name,
             runtime: runtimes::TOKIO_CT,
             elements_per_iter: NUM_SPAWN as u64,
-            build: || Box::new(TokioRemote::new(false)),
+            build: || Box::new(TokioRemote::new(TokioThread::start(), None)),
+        },
+        Case {
+            workload: IDLE.name,
+            runtime: runtimes::TOKIO_LOCAL_RUNTIME,
+            elements_per_iter: NUM_SPAWN as u64,
+            build: || Box::new(TokioRemote::new(TokioThread::start_local(), None)),
         },
     ]
 }
@@ -82,7 +92,18 @@ fn busy_cases() -> Vec<Case> {
             workload: BUSY.name,
             runtime: runtimes::TOKIO_CT,
             elements_per_iter: NUM_SPAWN as u64,
-            build: || Box::new(TokioRemote::new(true)),
+            build: || Box::new(TokioRemote::new(TokioThread::start(), Some(tokio_spin))),
+        },
+        Case {
+            workload: BUSY.name,
+            runtime: runtimes::TOKIO_LOCAL_RUNTIME,
+            elements_per_iter: NUM_SPAWN as u64,
+            build: || {
+                Box::new(TokioRemote::new(
+                    TokioThread::start_local(),
+                    Some(tokio_local_spin),
+                ))
+            },
         },
     ]
 }
@@ -137,6 +158,21 @@ fn tokio_spin(on: Arc<AtomicBool>, stopped: Sender<()>) {
     }
 }
 
+/// The same busy task on tokio's `LocalRuntime`: `spawn_local` where
+/// tokio_ct's has `tokio::spawn`, as `LocalRuntime`'s users write it.
+fn tokio_local_spin(on: Arc<AtomicBool>, stopped: Sender<()>) {
+    if on.load(Relaxed) {
+        drop(tokio::task::spawn_local(async move {
+            tokio_local_spin(on, stopped)
+        }));
+    } else {
+        stopped.send(()).unwrap();
+    }
+}
+
+/// A busy task: `tokio_spin` or `tokio_local_spin`.
+type Spin = fn(Arc<AtomicBool>, Sender<()>);
+
 struct LoopletRemote {
     event_loop: LoopletThread,
     spinner: Option<Spinner>,
@@ -182,16 +218,19 @@ impl Runner for LoopletRemote {
     }
 }
 
+/// tokio_ct or tokio_local_runtime on its thread; for the busy variant,
+/// the spinner and the busy task it starts.
 struct TokioRemote {
     runtime: TokioThread,
-    spinner: Option<Spinner>,
+    spinner: Option<(Spinner, Spin)>,
 }
 
 impl TokioRemote {
-    fn new(busy: bool) -> Self {
+    /// Idle if `busy` is `None`; else `busy` is the runtime's busy task.
+    fn new(runtime: TokioThread, busy: Option<Spin>) -> Self {
         TokioRemote {
-            runtime: TokioThread::start(),
-            spinner: busy.then(Spinner::new),
+            runtime,
+            spinner: busy.map(|spin| (Spinner::new(), spin)),
         }
     }
 }
@@ -200,9 +239,12 @@ impl Runner for TokioRemote {
     fn run(&mut self, iters: u64) -> Duration {
         let handle = self.runtime.handle();
         let parker = Parker::new();
-        if let Some(spinner) = &self.spinner {
+        if let Some((spinner, spin)) = &self.spinner {
             let (on, stopped) = spinner.switch_on();
-            drop(handle.spawn(async move { tokio_spin(on, stopped) }));
+            let spin = *spin;
+            // The first busy task comes from this (foreign) thread, so
+            // through the handle; it spawns its successors on the runtime.
+            drop(handle.spawn(async move { spin(on, stopped) }));
         }
         let start = Instant::now();
         for _ in 0..iters {
@@ -212,7 +254,7 @@ impl Runner for TokioRemote {
             }
         }
         let elapsed = start.elapsed();
-        if let Some(spinner) = &self.spinner {
+        if let Some((spinner, _)) = &self.spinner {
             spinner.switch_off();
         }
         elapsed

@@ -26,9 +26,10 @@
 //!
 //! - looplet: `looplet::net::{TcpListener, TcpStream}` (registered with
 //!   the loop's own `mio::Poll`), `futures::{AsyncReadExt, AsyncWriteExt}`.
-//! - tokio_ct and tokio_localset: `tokio::net::{TcpListener, TcpStream}` on
-//!   the runtime's I/O driver (`enable_all`), `tokio::io::{AsyncReadExt,
-//!   AsyncWriteExt}`; tasks by `tokio::spawn` and `spawn_local`.
+//! - tokio_ct, tokio_localset and tokio_local_runtime:
+//!   `tokio::net::{TcpListener, TcpStream}` on the runtime's I/O driver
+//!   (`enable_all`), `tokio::io::{AsyncReadExt, AsyncWriteExt}`; tasks by
+//!   `tokio::spawn` on tokio_ct, `spawn_local` on the other two.
 //! - async-executor and futures' LocalPool have no sockets of their own:
 //!   they would need async-io's reactor (another runtime's, on a thread of
 //!   its own), which the bench does not depend on; see
@@ -131,6 +132,9 @@ fn one_conn() -> Vec<Case> {
         case(runtimes::LOOPLET, || looplet(SHAPE_1)),
         case(runtimes::TOKIO_CT, || tokio_ct(SHAPE_1)),
         case(runtimes::TOKIO_LOCALSET, || tokio_localset(SHAPE_1)),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, || {
+            tokio_local_runtime(SHAPE_1)
+        }),
         case(runtimes::RAW, raw),
     ]
 }
@@ -146,6 +150,9 @@ fn conns_64() -> Vec<Case> {
         case(runtimes::LOOPLET, || looplet(SHAPE_64)),
         case(runtimes::TOKIO_CT, || tokio_ct(SHAPE_64)),
         case(runtimes::TOKIO_LOCALSET, || tokio_localset(SHAPE_64)),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, || {
+            tokio_local_runtime(SHAPE_64)
+        }),
     ]
 }
 
@@ -281,6 +288,24 @@ fn tokio_localset(shape: Shape) -> Box<dyn Runner> {
     Timed::boxed(echo, tokio_localset_iteration)
 }
 
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime(shape: Shape) -> Box<dyn Runner> {
+    let rt = runtimes::tokio_local_runtime();
+    let clients = rt.block_on(async move {
+        let serve = |server| drop(tokio::task::spawn_local(tokio_serve(server)));
+        tokio::time::timeout(TIMEOUT, tokio_connect(shape.connections, serve))
+            .await
+            .expect("bench: connections not made within the timeout")
+    });
+    let echo = Echo {
+        clients,
+        round_trips: shape.round_trips,
+        rt,
+    };
+    Timed::boxed(echo, tokio_local_runtime_iteration)
+}
+
 /// As [`looplet_connect`]; `serve` spawns the echo task of a server end
 /// (`tokio::spawn` or `spawn_local`).
 async fn tokio_connect(n: usize, serve: fn(tokio::net::TcpStream)) -> Vec<tokio::net::TcpStream> {
@@ -345,6 +370,23 @@ fn tokio_ct_iteration(echo: &mut Echo<tokio::runtime::Runtime, tokio::net::TcpSt
 }
 
 fn tokio_localset_iteration(echo: &mut Echo<TokioLocalSet, tokio::net::TcpStream>) {
+    let (clients, round_trips) = (mem::take(&mut echo.clients), echo.round_trips);
+    echo.clients = echo.rt.block_on(async move {
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .map(|stream| tokio::task::spawn_local(tokio_client(stream, round_trips)))
+            .collect();
+        let mut clients = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            clients.push(task.await.unwrap());
+        }
+        clients
+    });
+}
+
+fn tokio_local_runtime_iteration(
+    echo: &mut Echo<tokio::runtime::LocalRuntime, tokio::net::TcpStream>,
+) {
     let (clients, round_trips) = (mem::take(&mut echo.clients), echo.round_trips);
     echo.clients = echo.rt.block_on(async move {
         let tasks: Vec<_> = clients
@@ -520,6 +562,7 @@ mod tests {
         let runtimes: Vec<&str> = one_conn().iter().map(|case| case.runtime).collect();
         assert!(runtimes.contains(&runtimes::LOOPLET));
         assert!(runtimes.contains(&runtimes::TOKIO_CT));
+        assert!(runtimes.contains(&runtimes::TOKIO_LOCAL_RUNTIME));
         assert!(runtimes.contains(&runtimes::RAW));
         for case in one_conn() {
             assert_eq!(case.elements_per_iter, ROUND_TRIPS as u64);

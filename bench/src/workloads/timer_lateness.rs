@@ -60,7 +60,9 @@
 //!
 //! tokio_ct is the runtime `#[tokio::main(flavor = "current_thread")]`
 //! builds (`enable_all`), tokio_localset the same sleeping inside a
-//! `LocalSet` (the same timer: a cheap check that the set changes nothing).
+//! `LocalSet` and tokio_local_runtime in tokio's `LocalRuntime` (the same
+//! timer: a cheap check that the set, or the local runtime, changes
+//! nothing).
 //! No peer benchmark has this shape: tokio's `benches/time_*` time
 //! registering and cancelling timers, not when they fire. async-executor
 //! and LocalPool have no timers of their own (see
@@ -141,6 +143,9 @@ pub fn cases() -> Vec<SleeperCase> {
         }),
         case(runtimes::TOKIO_LOCALSET, || {
             Batches::boxed(TokioLocalSet::new(), tokio)
+        }),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, || {
+            Batches::boxed(runtimes::tokio_local_runtime(), tokio)
         }),
         case(runtimes::RAW, || Batches::boxed((), raw)),
     ]
@@ -250,7 +255,8 @@ fn looplet(rt: &mut looplet::EventLoop, length: Duration, count: usize, out: &mu
     });
 }
 
-/// tokio_ct or tokio_localset: the same timer, the same sleep.
+/// tokio_ct, tokio_localset or tokio_local_runtime: the same timer, the
+/// same sleep.
 fn tokio<R: BlockOn>(rt: &mut R, length: Duration, count: usize, out: &mut Vec<f64>) {
     rt.block_on(async {
         for _ in 0..count {
@@ -300,6 +306,7 @@ mod tests {
                 runtimes::LOOPLET,
                 runtimes::TOKIO_CT,
                 runtimes::TOKIO_LOCALSET,
+                runtimes::TOKIO_LOCAL_RUNTIME,
                 runtimes::RAW
             ]
         );
@@ -329,6 +336,10 @@ mod tests {
             assert_eq!(crate::missing_reason(sleeps.name, runtimes::LOOPLET), None);
             assert_eq!(
                 crate::missing_reason(sleeps.name, runtimes::TOKIO_LOCALSET),
+                None
+            );
+            assert_eq!(
+                crate::missing_reason(sleeps.name, runtimes::TOKIO_LOCAL_RUNTIME),
                 None
             );
             assert_eq!(

@@ -45,6 +45,9 @@ fn cases() -> Vec<Case> {
         case(runtimes::TOKIO_LOCALSET, || {
             Timed::boxed(TokioLocalSet::new(), tokio_localset)
         }),
+        case(runtimes::TOKIO_LOCAL_RUNTIME, || {
+            Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime)
+        }),
     ]
 }
 
@@ -72,6 +75,19 @@ fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 
 fn tokio_localset(rt: &mut TokioLocalSet) {
     use crate::runtimes::BlockOn;
+    rt.block_on(async {
+        let handles: Vec<_> = (0..TIMERS)
+            .map(|_| tokio::task::spawn_local(tokio::time::sleep(SLEEP)))
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write. The same timer wheel as tokio_ct's.
+fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     rt.block_on(async {
         let handles: Vec<_> = (0..TIMERS)
             .map(|_| tokio::task::spawn_local(tokio::time::sleep(SLEEP)))

@@ -39,6 +39,7 @@ fn cases() -> Vec<Case> {
             || Timed::boxed(runtimes::looplet(), looplet),
             || Timed::boxed(runtimes::tokio_ct(), tokio_ct),
             || Timed::boxed(TokioLocalSet::new(), tokio_localset),
+            || Timed::boxed(runtimes::tokio_local_runtime(), tokio_local_runtime),
             || Timed::boxed(AsyncExecutorLocal::new(), async_executor_local),
             || Timed::boxed(FuturesLocalPool::new(), futures_localpool),
         ],
@@ -80,6 +81,25 @@ fn tokio_ct(rt: &mut tokio::runtime::Runtime) {
 }
 
 fn tokio_localset(rt: &mut TokioLocalSet) {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..TASKS)
+            .map(|_| {
+                tokio::task::spawn_local(async {
+                    for _ in 0..NUM_YIELD {
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+}
+
+/// `spawn_local` where tokio_ct has `tokio::spawn`: what `LocalRuntime`'s
+/// users write.
+fn tokio_local_runtime(rt: &mut tokio::runtime::LocalRuntime) {
     rt.block_on(async {
         let handles: Vec<_> = (0..TASKS)
             .map(|_| {

@@ -14,9 +14,9 @@
 //! the table with the targets. Here each workload is a `benchmark_group` with
 //! `Throughput::Elements` (so criterion reports time per operation: per
 //! task, per yield, per message, …) and one function per runtime, named by
-//! its id (`looplet`, `tokio_ct`, `tokio_localset`, `async_executor_local`,
-//! `futures_localpool`, and `raw` for a control). A runtime that cannot do a
-//! workload has no function in its group.
+//! its id (`looplet`, `tokio_ct`, `tokio_localset`, `tokio_local_runtime`,
+//! `async_executor_local`, `futures_localpool`, and `raw` for a control). A
+//! runtime that cannot do a workload has no function in its group.
 //!
 //! Timer lateness (`looplet_bench::workloads::timer_lateness`: how late a
 //! sleep ends, p50 and p99) is not here: it is not a time per operation,

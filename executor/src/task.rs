@@ -22,9 +22,10 @@
 //!   not finished ── E11 the loop is dropped ───────────► (removed); its JoinHandle reads LoopClosed
 //! ```
 //!
-//! "Queued" and "waiting" are not stored: both are [`Stage::Stored`], told
-//! apart only by whether the task's id is in the ready queue (its waker's
-//! `queued` flag). So a task that woke itself during its poll (`yield_now`)
+//! "Queued" and "waiting" are not stored as stages: both are
+//! [`Stage::Stored`], told apart only by whether the task's id is in the
+//! ready queue (its waker's `queued` flag, or, for a task with no waker of
+//! its own, the flag in [`TaskWakers::Borrowing`]). So a task that woke itself during its poll (`yield_now`)
 //! ends E3 queued, not waiting, and runs next turn. `Polling` is real: the
 //! future is *out* of the slab, held by the loop on its stack, while the
 //! poll runs (so that the task may spawn, wake or abort other tasks, which
@@ -36,9 +37,9 @@
 //! | field | written by | when |
 //! |---|---|---|
 //! | `generation` | [`TaskSlab::insert`] | once (E1); every lookup checks it, so an old [`TaskId`] of a reused slot finds nothing |
-//! | `stage` | [`TaskSlab::start_poll`] (E2), `Core::poll_task` (E3, E5, E7), [`TaskSlab::abort`] (E6, E7), `Core::finish` | only by the loop thread, never while the future runs (it is out, see above) |
+//! | `stage` | [`TaskSlab::start_poll`] (E2), [`TaskSlab::end_poll`] (E3, E7), [`TaskSlab::abort`] (E6, E7), [`TaskSlab::keep_outcome`] (E5–E7) | only by the loop thread, never while the future runs (it is out, see above) |
 //! | detached or not (told by the `stage` variant) | [`TaskSlab::insert`] (E1: a remote task starts detached); [`TaskSlab::detach`] (E9b) | on the loop thread |
-//! | `wakers` | [`TaskSlab::insert`] (new or recycled), lent out for each poll (E2 → E3/E5) | returned to the pool by [`TaskSlab::remove`] if no clone survives |
+//! | `wakers` | [`TaskSlab::insert`] (none of its own: `Borrowing`); after each poll, [`TaskSlab::end_poll`] / [`TaskSlab::put_back_waker`] (the loan becomes the task's `Own` if the future kept a clone of it); [`TaskSlab::request_cancel`] (gives a waker-less task one of its own) | an `Own` waker goes back to the pool at [`TaskSlab::remove`] if no clone survives |
 //!
 //! A task's optional name, the waker of a `JoinHandle` awaiting it (written
 //! by `Core::poll_join`, taken by the task's end, E5–E7, or by E9b), how

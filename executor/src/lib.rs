@@ -25,7 +25,7 @@
 //! | L0 | `blocking/report.rs` | `BlockingReport`: what a pool shutdown says |
 //! | L1 | `message.rs` | what crosses the injector |
 //! | L1 | `task.rs` | a task's slab entry, its lifecycle, `TaskSlab` |
-//! | L1 | `run_to_outcome.rs` | run a future to its end, drop it, then report |
+//! | L1 | `run_to_outcome.rs` | a remote task's run: its future to its end, dropped, then reported to its `RemoteHandle` |
 //! | L1 | `blocking/pool.rs` | the blocking pool: threads, the FIFO queue, shutdown |
 //! | L2 | `core.rs` | the loop's state: the queues, the policy; spawn, poll, finish |
 //! | L3 | `context.rs` | "the current loop" of this thread; nested-loop detection |

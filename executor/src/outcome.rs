@@ -1,7 +1,8 @@
 //! How a task ends, as a value: the user's output, or a [`JoinError`].
 //!
 //! This is the leaf every other file stands on. A task's outcome travels
-//! from the task (where `run_to_outcome` produces it) through the loop's
+//! from the task (where [`TaskFuture::poll_outcome`] produces it, or, for a
+//! remote task, `run_to_outcome`) through the loop's
 //! slab (type-erased, as [`Outcome`]) to whoever awaits it (a `JoinHandle`
 //! downcasts it back; a `RemoteHandle` gets it typed). A panic is part of
 //! the outcome, as a [`Payload`], never an unwinding loop.

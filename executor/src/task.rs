@@ -89,6 +89,8 @@ pub(crate) enum Stage {
     /// polling it right now, or (E6) `Core::abort` is dropping it.
     /// `abort_requested`: the task called `abort()` on itself during this
     /// poll; the loop drops the future as soon as the poll returns (E7).
+    /// `detached`: as in `StoredDetached` (a task can be detached while
+    /// it is being polled: it dropped its own `JoinHandle`).
     Polling {
         abort_requested: bool,
         detached: bool,
@@ -190,9 +192,12 @@ pub(crate) enum Lent {
 /// A task's waker, kept in the two forms the loop needs.
 ///
 /// `task_waker` is the `Arc` the loop owns: it re-arms the `queued` flag
-/// before each poll. `std_waker` is the same waker as a `std::task::Waker`,
-/// built once with the pair. When the task ends, the pair is recycled for the
-/// next task if no clone of it survived (see [`into_reusable`](Self::into_reusable)).
+/// before each poll (`start_poll` for a task's own pair, `lend` for the
+/// loan). `std_waker` is the same waker as a `std::task::Waker`, built once
+/// with the pair. A pair is a task's own waker, or the slab's loan; when a
+/// task that owned one ends, the pair goes to the pool if no clone of it
+/// survived (see [`into_reusable`](Self::into_reusable)), to become a later
+/// loan or a later task's own.
 /// A poll *moves* `std_waker` out and lends it to the future by reference,
 /// so polling costs no reference-count traffic (cloning and dropping a
 /// `Waker` per poll are two atomic operations).
@@ -226,12 +231,12 @@ impl WakerPair {
         self.std_waker = waker;
     }
 
-    /// These wakers, for the slot's next task, if no other reference to
-    /// them exists any more (the task is over). Our two references — the
+    /// These wakers, for the pool, if no other reference to them exists
+    /// any more (the task is over). Our two references — the
     /// `Arc` and the `std` waker built from it — are then the only ones: a
     /// count of 2 cannot be raised behind our back, since nobody else holds
-    /// one to clone. The next task can use them without any stale waker
-    /// being able to wake it by mistake; keeping the pair (rather than
+    /// one to clone. Whoever gets them next can use them without any stale
+    /// waker being able to wake it by mistake; keeping the pair (rather than
     /// dropping `std_waker` and building it again) saves two atomic
     /// operations per task.
     ///
@@ -558,8 +563,8 @@ impl TaskSlab {
     }
 
     /// Removes the task `id` (E8, E9a, E10, E11) and hands back what it held.
-    /// Its wakers are kept for the next task if no clone of them survived,
-    /// and its name is taken from the side table.
+    /// A waker of its own goes to the pool if no clone of it survived, and
+    /// its name is taken from the side table.
     // Always inlined: it is on the path of every task's end (collected or
     // detached), and as a call of its own it made spawning measurably slower.
     #[inline(always)]
@@ -595,6 +600,9 @@ impl TaskSlab {
     /// task finished or `id` is stale: there is nothing left to cancel.
     /// (The `Arc`, not the std waker: during the task's own poll that one is
     /// lent out, and a cancel made then must still queue the task again.)
+    /// A task with no waker of its own is woken through the loan if this is
+    /// its own poll, else it is given a waker of its own, marked queued or
+    /// not as the task is, so that it is never queued twice.
     pub fn request_cancel(&mut self, id: TaskId, requests: u32) -> Option<Arc<TaskWaker<Message>>> {
         let lent_to_it = self.lent_to == Some(id);
         let task = self.get(id)?;

@@ -11,8 +11,9 @@ use std::task::{Wake, Waker};
 /// The waker of one task. `M` is the executor's injector message type; it
 /// must be buildable from a [`TaskId`] ("this task is ready").
 pub struct TaskWaker<M> {
-    /// The task's `TaskId`, as two atomics so that the loop can hand this
-    /// waker to the slot's next task (see [`recycle`](Self::recycle)).
+    /// The task's `TaskId`, as two atomics so that the loop can rename this
+    /// waker for another task (see [`recycle`](Self::recycle) and
+    /// [`lend`](Self::lend)).
     slot: AtomicU32,
     generation: AtomicU64,
     loop_id: u64,
@@ -24,8 +25,8 @@ pub struct TaskWaker<M> {
 }
 
 impl<M: From<TaskId> + Send + 'static> TaskWaker<M> {
-    /// A waker for task `id` of loop `loop_id`. The task starts *queued*
-    /// (a new task is put on the ready queue by `spawn`).
+    /// A waker for task `id` of loop `loop_id`, marked *queued* (as a task
+    /// that is on the ready queue).
     pub fn new(id: TaskId, loop_id: u64, injector: Arc<Injector<M>>) -> Arc<Self> {
         Arc::new(TaskWaker {
             slot: AtomicU32::new(id.slot() as u32),
@@ -48,7 +49,7 @@ impl<M> TaskWaker<M> {
         TaskId::new(self.slot.load(Relaxed), self.generation.load(Relaxed))
     }
 
-    /// Reuses this waker for the next task in a slot.
+    /// Reuses this waker for another task, `id`, which is on the ready queue.
     ///
     /// Call it only while *every* reference to this waker is the caller's
     /// own (the loop checks the reference count): then no stale clone of the

@@ -463,13 +463,23 @@ impl<T> RemoteHandle<T> {
         }
     }
 
-    /// Spins for a bounded moment, doubling the pause each round, until the
-    /// task has finished; `false` if it has not.
+    /// Waits a bounded moment without sleeping, until the task has
+    /// finished; `false` if it has not. First a few rounds of CPU pauses,
+    /// doubling each round: enough for a loop running on another CPU to
+    /// finish a short task. Then a few yields of this thread's CPU: if the
+    /// loop thread shares it (both pinned to one CPU, or a busy machine),
+    /// it runs now, and if it finishes the task it has nobody to unpark.
     fn spin_until_finished(&self) -> bool {
         for round in 0..SPIN_ROUNDS {
             for _ in 0..1u32 << round {
                 std::hint::spin_loop();
             }
+            if !self.is_pending() {
+                return true;
+            }
+        }
+        for _ in 0..YIELDS {
+            thread::yield_now();
             if !self.is_pending() {
                 return true;
             }
@@ -629,13 +639,19 @@ impl<T> RemoteHandle<T> {
     }
 }
 
-/// How many rounds a blocking wait spins before it parks: round `n` pauses
-/// `2^n` times, so 8 rounds are 255 pauses, a few microseconds. Under loom
-/// one round: the model explores the park, not the pauses.
+/// How many rounds a blocking wait spins before it yields: round `n`
+/// pauses `2^n` times, so 6 rounds are 63 pauses, a microsecond or two.
+/// Under loom one round and no yield: the models explore the park, not
+/// the pauses.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 8;
+const SPIN_ROUNDS: u32 = 6;
 #[cfg(loom)]
 const SPIN_ROUNDS: u32 = 1;
+/// How many times a blocking wait yields its CPU before it parks.
+#[cfg(not(loom))]
+const YIELDS: u32 = 3;
+#[cfg(loom)]
+const YIELDS: u32 = 0;
 
 impl<T> Future for RemoteHandle<T> {
     type Output = Result<T, JoinError>;

@@ -413,7 +413,7 @@ impl<T> RemoteHandle<T> {
     /// Blocks this thread until the task has finished (`true`), or for
     /// about `timeout` (`false`: still pending). First it spins, re-reading
     /// the phase; then it registers as a sleeper and parks. The spin is
-    /// short — about a microsecond, less than the two syscalls and two
+    /// short — a few microseconds, far less than the two syscalls and two
     /// context switches of a park and unpark — and it is what keeps a
     /// thread that waits for quick tasks, one after the other, from
     /// sleeping (and the loop from waking it) for each of them.
@@ -463,18 +463,22 @@ impl<T> RemoteHandle<T> {
     }
 
     /// Waits a bounded moment without sleeping, until the task has
-    /// finished; `false` if it has not: a few rounds of CPU pauses,
-    /// doubling each round, enough for a loop running on another CPU to
-    /// finish a short task. Kept short because the loop may share this
-    /// CPU (both pinned to it, or more threads than CPUs), and then every
-    /// pause only delays it. No `yield_now` either: on a loaded machine it
-    /// can hand the CPU to an unrelated process for a whole time slice,
-    /// where a parked thread is woken as soon as the loop unparks it.
+    /// finished; `false` if it has not. First a few rounds of CPU pauses,
+    /// doubling each round: enough for a loop running on another CPU to
+    /// finish a short task. Then a few yields of this thread's CPU: if the
+    /// loop thread shares it (both pinned to one CPU, or a busy machine),
+    /// it runs now, and if it finishes the task it has nobody to unpark.
     fn spin_until_finished(&self) -> bool {
         for round in 0..SPIN_ROUNDS {
             for _ in 0..1u32 << round {
                 std::hint::spin_loop();
             }
+            if !self.is_pending() {
+                return true;
+            }
+        }
+        for _ in 0..YIELDS {
+            thread::yield_now();
             if !self.is_pending() {
                 return true;
             }
@@ -634,13 +638,19 @@ impl<T> RemoteHandle<T> {
     }
 }
 
-/// How many rounds a blocking wait spins before it parks: round `n`
-/// pauses `2^n` times, so 5 rounds are 31 pauses, about a microsecond.
-/// Under loom one round: the models explore the park, not the pauses.
+/// How many rounds a blocking wait spins before it yields: round `n`
+/// pauses `2^n` times, so 6 rounds are 63 pauses, a microsecond or two.
+/// Under loom one round and no yield: the models explore the park, not
+/// the pauses.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 5;
+const SPIN_ROUNDS: u32 = 6;
 #[cfg(loom)]
 const SPIN_ROUNDS: u32 = 1;
+/// How many times a blocking wait yields its CPU before it parks.
+#[cfg(not(loom))]
+const YIELDS: u32 = 3;
+#[cfg(loom)]
+const YIELDS: u32 = 0;
 
 impl<T> Future for RemoteHandle<T> {
     type Output = Result<T, JoinError>;

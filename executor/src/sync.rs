@@ -127,9 +127,9 @@ impl Condvar {
 /// is visible to the parked one when it re-checks.
 pub(crate) mod thread {
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, Thread};
+    pub(crate) use loom::thread::{current, park, yield_now, Thread};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park, park_timeout, Thread};
+    pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
 
     /// Loom has no clock: a timed park is an untimed one, which the
     /// models never leave waiting (something always unparks it).

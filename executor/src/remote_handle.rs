@@ -15,36 +15,16 @@
 //!        │                 │ dropped unrun (loop closed)                 │ task runs:
 //!        │                 └──► Completer::drop ──► LoopClosed           ├─ Ready(v)  ──► Ok(v)
 //!        ▼                                                               ├─ panic(p)  ──► Panicked(p)
-//!   RemoteHandle ◄────────────── Shared { phase, Mutex<State> } ◄────────├─ abort()   ──► Cancelled
+//!   RemoteHandle ◄──────────────── Shared { Mutex<State>, Condvar } ◄────├─ abort()   ──► Cancelled
 //!    .wait() / .wait_timeout() / .await                                  └─ loop drop ──► LoopClosed
 //! ```
-//!
-//! ## Waiting without a syscall when the task is quick
-//!
-//! The outcome itself lives in `Shared::state`, under a mutex: the loop puts
-//! it there, the caller takes it out. Next to it, `Shared::phase` is one
-//! atomic byte that mirrors where the outcome is (`PENDING`, `DONE`,
-//! `TAKEN`), written only while the mutex is held, so that the common
-//! questions need no lock: "is it finished?" (`is_finished`, and the first
-//! thing `wait` asks), "was it taken?" (the handle's `Drop`).
-//!
-//! A thread that must wait first *spins* for a moment, re-reading `phase`:
-//! a remote task usually finishes within microseconds, and parking costs a
-//! syscall on each side plus two context switches. Only if the task is
-//! still pending after the spin does the thread put itself in the
-//! `sleepers` of `State::Pending` (under the mutex) and park; the completer
-//! takes the sleepers under that same mutex, marks the phase `DONE`, and
-//! unparks them after unlocking. So the loop makes a wake syscall only for
-//! a thread that is really asleep, and the mutex rules out the lost
-//! wakeup: a waiter that registered before the completion is unparked, and
-//! one that came after finds `DONE` and never parks (see docs/04).
 
 use crate::clock::deadline_after;
 use crate::message::{send_unhandled, Message};
 use crate::outcome::{JoinError, Payload};
 use crate::panic::catch;
 use crate::run_to_outcome::{run_to_outcome, OutcomeSink};
-use crate::sync::{thread, Arc, AtomicBool, AtomicU32, AtomicU8, Mutex};
+use crate::sync::{Arc, AtomicBool, AtomicU32, Condvar, Mutex};
 use looplet_injector::Injector;
 use std::fmt;
 use std::future::Future;
@@ -56,14 +36,10 @@ use std::time::{Duration, Instant};
 
 enum State<T> {
     /// Not finished. `awaiter`: the waker of whoever awaits the handle;
-    /// `task`: the remote task's own waker, so `abort()` and `cancel()` can
-    /// wake it; `sleepers`: the threads parked in `wait` or `wait_timeout`
-    /// (usually none, at most one unless a handle shared by reference is
-    /// waited for from several threads; an empty `Vec` allocates nothing).
+    /// `task`: the remote task's own waker, so `abort()` and `cancel()` can wake it.
     Pending {
         awaiter: Option<Waker>,
         task: Option<Waker>,
-        sleepers: Vec<thread::Thread>,
     },
     Done(Result<T, JoinError>),
     /// The outcome was handed to the caller.
@@ -73,21 +49,9 @@ enum State<T> {
     Abandoned,
 }
 
-/// `Shared::phase`: the task has not finished.
-const PENDING: u8 = 0;
-/// `Shared::phase`: the outcome is in `State::Done`, waiting to be taken.
-const DONE: u8 = 1;
-/// `Shared::phase`: the handle took the outcome (`State::Taken`).
-const TAKEN: u8 = 2;
-
 struct Shared<T> {
     state: Mutex<State<T>>,
-    /// `PENDING`, `DONE` or `TAKEN`, in step with `state`: written only
-    /// under its mutex, together with the change of `state` it mirrors, so
-    /// a thread may read it without the lock to learn whether the task has
-    /// finished (an `Abandoned` state leaves it `PENDING`: nobody reads it
-    /// then). A waiting thread spins and parks on it.
-    phase: AtomicU8,
+    finished: Condvar,
     /// `abort()` was called: drop the task at its next poll.
     cancel_requested: AtomicBool,
     /// How many times `cancel()` (soft) was called; the task's sink hands
@@ -112,16 +76,14 @@ pub(crate) fn pair<T>(
         state: Mutex::new(State::Pending {
             awaiter: None,
             task: None,
-            sleepers: Vec::new(),
         }),
-        phase: AtomicU8::new(PENDING),
+        finished: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
         soft_cancels: AtomicU32::new(0),
     });
     (
         Completer {
             shared: Arc::clone(&shared),
-            resolved: false,
         },
         RemoteHandle { shared },
     )
@@ -130,9 +92,6 @@ pub(crate) fn pair<T>(
 /// The loop's end: resolves the handle exactly once, by `complete` or by `Drop`.
 pub(crate) struct Completer<T> {
     shared: Arc<Shared<T>>,
-    /// `complete` ran: the `Drop` has nothing left to do (and need not
-    /// take the lock to find that out).
-    resolved: bool,
 }
 
 impl<T> Completer<T> {
@@ -141,8 +100,7 @@ impl<T> Completer<T> {
     /// report a panic (and drop an output on its own terms). Whether the
     /// handle is alive is decided under the same lock the handle's `Drop`
     /// takes, so exactly one side ends up with an unread panic.
-    pub fn complete(mut self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
-        self.resolved = true;
+    pub fn complete(self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
         self.resolve(outcome)
     }
 
@@ -151,31 +109,19 @@ impl<T> Completer<T> {
         self.shared.cancel_requested.load(Ordering::Acquire)
     }
 
-    /// Puts the outcome in, marks the phase `DONE` in the same critical
-    /// section, and wakes whoever waits, after unlocking: the parked
-    /// threads (the only syscall here, and only if one is really parked),
-    /// the awaiting task.
     fn resolve(&self, outcome: Result<T, JoinError>) -> Option<Result<T, JoinError>> {
         let mut state = self.shared.state.lock();
-        if !matches!(*state, State::Pending { .. }) {
+        let State::Pending { awaiter, task } = &mut *state else {
             // `Abandoned`: the handle is gone, hand the outcome back.
             // (`Done`/`Taken` cannot happen: a completer resolves once.)
             *state = State::Taken;
             return Some(outcome);
-        }
-        let State::Pending {
-            awaiter,
-            task,
-            sleepers,
-        } = std::mem::replace(&mut *state, State::Done(outcome))
-        else {
-            unreachable!("matched just above");
         };
-        self.shared.phase.store(DONE, Ordering::Release);
+        let awaiter = awaiter.take();
+        let task = task.take();
+        *state = State::Done(outcome);
         drop(state);
-        for sleeper in sleepers {
-            sleeper.unpark();
-        }
+        self.shared.finished.notify_all();
         if let Some(awaiter) = awaiter {
             awaiter.wake();
         }
@@ -187,7 +133,7 @@ impl<T> Completer<T> {
 impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
         // Reached without `complete`: the task never ran to its end.
-        if !self.resolved {
+        if matches!(*self.shared.state.lock(), State::Pending { .. }) {
             let reason = if self.is_cancel_requested() {
                 JoinError::Cancelled
             } else {
@@ -364,11 +310,16 @@ impl<T> RemoteHandle<T> {
     /// ```
     #[track_caller]
     pub fn wait(self) -> Result<T, JoinError> {
-        if self.is_pending() {
+        let mut state = self.shared.state.lock();
+        if matches!(*state, State::Pending { .. }) {
+            drop(state);
             self.refuse_to_block_the_loop_thread("wait");
-            self.block(None);
+            state = self.shared.state.lock();
         }
-        self.take_outcome()
+        while matches!(*state, State::Pending { .. }) {
+            self.shared.finished.wait(&mut state);
+        }
+        Self::take(&mut state)
     }
 
     /// Blocks up to `timeout`. `None`: not finished yet (the handle stays
@@ -393,102 +344,22 @@ impl<T> RemoteHandle<T> {
     /// ```
     #[track_caller]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, JoinError>> {
-        if self.is_pending() {
-            if timeout.is_zero() {
-                return None;
-            }
+        let deadline = deadline_after(Instant::now(), timeout);
+        let mut state = self.shared.state.lock();
+        if timeout > Duration::ZERO && matches!(*state, State::Pending { .. }) {
+            drop(state);
             self.refuse_to_block_the_loop_thread("wait_timeout");
-            if !self.block(Some(timeout)) {
-                return None;
+            state = self.shared.state.lock();
+        }
+        while matches!(*state, State::Pending { .. }) {
+            if self.shared.finished.wait_until(&mut state, deadline) {
+                break; // timed out
             }
         }
-        Some(self.take_outcome())
-    }
-
-    /// True while the task has not finished: one atomic load, no lock.
-    fn is_pending(&self) -> bool {
-        self.shared.phase.load(Ordering::Acquire) == PENDING
-    }
-
-    /// Blocks this thread until the task has finished (`true`), or for
-    /// about `timeout` (`false`: still pending). First it spins, re-reading
-    /// the phase; then it registers as a sleeper and parks. The spin is
-    /// short — a few microseconds, far less than the two syscalls and two
-    /// context switches of a park and unpark — and it is what keeps a
-    /// thread that waits for quick tasks, one after the other, from
-    /// sleeping (and the loop from waking it) for each of them.
-    ///
-    /// The timeout counts from the end of the spin: the clock is read only
-    /// if the thread is about to park, and a few microseconds late is well
-    /// within what a timed park overshoots anyway.
-    fn block(&self, timeout: Option<Duration>) -> bool {
-        if self.spin_until_finished() {
-            return true;
+        match *state {
+            State::Pending { .. } => None,
+            _ => Some(Self::take(&mut state)),
         }
-        let deadline = timeout.map(|timeout| deadline_after(Instant::now(), timeout));
-        let me = thread::current();
-        match &mut *self.shared.state.lock() {
-            // Registered under the lock the completer takes to put the
-            // outcome in: it either sees this sleeper and unparks it, or it
-            // came first and the phase below is `DONE` already.
-            State::Pending { sleepers, .. } => sleepers.push(me.clone()),
-            _ => return true,
-        }
-        loop {
-            if !self.is_pending() {
-                return true;
-            }
-            match deadline {
-                None => thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    thread::park_timeout(deadline - now);
-                }
-            }
-        }
-        // Timed out: stop being a sleeper, unless the task finished in the
-        // meantime. (Then the completer may still unpark this thread after
-        // it has gone: a spare token, which makes some later `park` return
-        // early, and every `park` is in a loop that re-checks.)
-        match &mut *self.shared.state.lock() {
-            State::Pending { sleepers, .. } => {
-                sleepers.retain(|sleeper| sleeper.id() != me.id());
-                false
-            }
-            _ => true,
-        }
-    }
-
-    /// Waits a bounded moment without sleeping, until the task has
-    /// finished; `false` if it has not. First a few rounds of CPU pauses,
-    /// doubling each round: enough for a loop running on another CPU to
-    /// finish a short task. Then a few yields of this thread's CPU: if the
-    /// loop thread shares it (both pinned to one CPU, or a busy machine),
-    /// it runs now, and if it finishes the task it has nobody to unpark.
-    fn spin_until_finished(&self) -> bool {
-        for round in 0..SPIN_ROUNDS {
-            for _ in 0..1u32 << round {
-                std::hint::spin_loop();
-            }
-            if !self.is_pending() {
-                return true;
-            }
-        }
-        for _ in 0..YIELDS {
-            thread::yield_now();
-            if !self.is_pending() {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Takes the finished outcome out.
-    fn take_outcome(&self) -> Result<T, JoinError> {
-        Self::take(&self.shared, &mut self.shared.state.lock())
     }
 
     /// Panics if called on the loop's own thread (before a blocking wait).
@@ -621,36 +492,18 @@ impl<T> RemoteHandle<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
-        !self.is_pending()
+        !matches!(*self.shared.state.lock(), State::Pending { .. })
     }
 
-    /// Takes the outcome out of `state` (the guarded state of `shared`),
-    /// and marks the phase `TAKEN` under the same lock.
-    fn take(shared: &Shared<T>, state: &mut State<T>) -> Result<T, JoinError> {
-        let outcome = match std::mem::replace(state, State::Taken) {
+    fn take(state: &mut State<T>) -> Result<T, JoinError> {
+        match std::mem::replace(state, State::Taken) {
             State::Done(outcome) => outcome,
             State::Taken => panic!("RemoteHandle: the outcome was already taken"),
             State::Abandoned => unreachable!("only the handle's Drop abandons"),
             State::Pending { .. } => unreachable!("callers wait for completion first"),
-        };
-        shared.phase.store(TAKEN, Ordering::Relaxed);
-        outcome
+        }
     }
 }
-
-/// How many rounds a blocking wait spins before it yields: round `n`
-/// pauses `2^n` times, so 6 rounds are 63 pauses, a microsecond or two.
-/// Under loom one round and no yield: the models explore the park, not
-/// the pauses.
-#[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 6;
-#[cfg(loom)]
-const SPIN_ROUNDS: u32 = 1;
-/// How many times a blocking wait yields its CPU before it parks.
-#[cfg(not(loom))]
-const YIELDS: u32 = 3;
-#[cfg(loom)]
-const YIELDS: u32 = 0;
 
 impl<T> Future for RemoteHandle<T> {
     type Output = Result<T, JoinError>;
@@ -665,18 +518,13 @@ impl<T> Future for RemoteHandle<T> {
                 }
                 Poll::Pending
             }
-            _ => Poll::Ready(Self::take(&self.shared, &mut state)),
+            _ => Poll::Ready(Self::take(&mut state)),
         }
     }
 }
 
 impl<T> Drop for RemoteHandle<T> {
     fn drop(&mut self) {
-        // The common end: the outcome was taken (by this handle, so its own
-        // write of `TAKEN` is visible here without any ordering).
-        if self.shared.phase.load(Ordering::Relaxed) == TAKEN {
-            return;
-        }
         // A panic nobody read must not vanish with the handle: send it back
         // to the loop's unhandled-panic hook (or, if the loop is gone, print
         // it like the default hook would).
@@ -827,53 +675,15 @@ mod loom_models {
         request_vs_registration_always_wakes_the_task(RemoteHandle::cancel);
     }
 
-    /// A thread blocked in `wait` (spinning, registering as a sleeper,
-    /// parking) against a completer dropped without completing (the loop
-    /// closed): the waiter must be unparked, or it sleeps forever (loom
-    /// reports the deadlock).
     #[test]
     fn loom_waiter_and_completer_never_miss_each_other() {
         model(|| {
             let (injector, _inbox, _poll) = injector();
             let (completer, handle) = pair::<u32>(injector, no_loop_thread());
             let waiter = thread::spawn(move || handle.wait());
+            // Dropped without completing (the loop closed): must still wake the waiter.
             drop(completer);
             assert!(matches!(waiter.join().unwrap(), Err(JoinError::LoopClosed)));
-        });
-    }
-
-    /// The same race through `complete` and `wait_timeout` (whose timed
-    /// park is an untimed one under loom): the outcome arrives whole.
-    #[test]
-    fn loom_timed_waiter_gets_the_outcome_of_a_completion() {
-        model(|| {
-            let (injector, _inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
-            let waiter = thread::spawn(move || handle.wait_timeout(Duration::MAX));
-            assert!(completer.complete(Ok(7)).is_none(), "the handle is alive");
-            assert!(matches!(waiter.join().unwrap(), Some(Ok(7))));
-        });
-    }
-
-    /// Two threads block on one handle (shared by reference, as
-    /// `wait_timeout` allows) while the loop closes: both sleepers are
-    /// unparked, then the outcome is there to take.
-    #[test]
-    fn loom_two_waiters_are_both_unparked() {
-        model(|| {
-            let (injector, _inbox, _poll) = injector();
-            let (completer, handle) = pair::<u32>(injector, no_loop_thread());
-            let handle = Arc::new(handle);
-            let block = |handle: &Arc<RemoteHandle<u32>>| {
-                let handle = Arc::clone(handle);
-                thread::spawn(move || handle.block(None))
-            };
-            let first = block(&handle);
-            let second = block(&handle);
-            drop(completer);
-            assert!(first.join().unwrap() && second.join().unwrap());
-            let handle = Arc::try_unwrap(handle).unwrap();
-            assert!(matches!(handle.wait(), Err(JoinError::LoopClosed)));
         });
     }
 

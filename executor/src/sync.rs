@@ -3,21 +3,20 @@
 //! instrumented copies of them under `cfg(loom)`, so the model checker can
 //! explore the handle's cross-thread protocol (abort against completion, a
 //! cancel or an abort against a task registering its waker, a waiter
-//! parking against completion, handle drop against completion, submit
-//! against loop drop). Why std's and not `parking_lot`'s: docs/04. The shim
-//! gives both the small API the code wants:
+//! against completion, handle drop against completion, submit against loop
+//! drop). Why std's and not `parking_lot`'s: docs/04. The shim gives both
+//! the small API the code wants:
 //! `lock()` without a `Result` (a poisoned lock is still usable: the state
 //! it guards is a plain enum that every writer leaves whole),
-//! a `Condvar` (for the blocking pool and the `CancelToken`) that skips the
-//! notify when no thread waits, and the thread parking of the [`thread`]
-//! module (for `RemoteHandle::wait`).
+//! `wait(&mut guard)`, and a `Condvar` that skips the notify when no
+//! thread waits.
 
 #[cfg(loom)]
 use loom::sync as imp;
 #[cfg(not(loom))]
 use std::sync as imp;
 
-pub(crate) use imp::atomic::{AtomicBool, AtomicU32, AtomicU8};
+pub(crate) use imp::atomic::{AtomicBool, AtomicU32};
 use imp::atomic::{AtomicUsize, Ordering::Relaxed};
 pub(crate) use imp::Arc;
 
@@ -27,7 +26,7 @@ use std::time::Instant;
 #[derive(Debug)]
 pub(crate) struct Mutex<T>(imp::Mutex<T>);
 
-/// Holds the guard in an `Option`, so that `Condvar::wait_until` can hand it to
+/// Holds the guard in an `Option`, so that `Condvar::wait` can hand it to
 /// the underlying condvar by value while the caller keeps a `&mut`.
 pub(crate) struct MutexGuard<'a, T>(Option<imp::MutexGuard<'a, T>>);
 
@@ -61,16 +60,15 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 /// A condition variable that skips the notify when nobody waits.
 ///
 /// std's futex-based condvar makes a `futex_wake` syscall on *every*
-/// notify, waiter or not; a blocking job that ends with nobody waiting for
-/// the pool would pay it each time. So the waiters count
+/// notify, waiter or not; a remote task whose handle is awaited (or simply
+/// dropped) would pay it on each completion. So the waiters count
 /// themselves: `sleepers` is raised *under the mutex* before a waiter
 /// sleeps and lowered after it wakes. The notifier changes the guarded
 /// state under the same mutex and only then reads `sleepers`; a waiter that
 /// checked the state before that change was counted before it released the
 /// lock, and the lock hand-over makes its count visible to the notifier
 /// (a waiter that comes later sees the new state and never sleeps). The
-/// loom model `loom_cancel_vs_wait_timeout_never_misses` (blocking/token.rs)
-/// checks it.
+/// loom model `loom_waiter_and_completer_never_miss_each_other` checks it.
 #[derive(Debug)]
 pub(crate) struct Condvar {
     inner: imp::Condvar,
@@ -85,9 +83,21 @@ impl Condvar {
         }
     }
 
-    /// Waits until notified or `deadline` (or spuriously); returns `true` if
-    /// it timed out. The caller holds `guard` and re-checks its condition
-    /// in a loop. (Under loom there is no clock: it never times out.)
+    /// Sleeps until notified (or spuriously). The caller holds `guard` and
+    /// re-checks its condition in a loop.
+    pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        let inner = guard.0.take().expect("guard present");
+        self.sleepers.fetch_add(1, Relaxed);
+        let inner = self
+            .inner
+            .wait(inner)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.sleepers.fetch_sub(1, Relaxed);
+        guard.0 = Some(inner);
+    }
+
+    /// Waits until notified or `deadline`; returns `true` if it timed out.
+    /// (Under loom there is no clock: it never times out.)
     pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
         let inner = guard.0.take().expect("guard present");
         let timeout = deadline.saturating_duration_since(Instant::now());
@@ -114,27 +124,5 @@ impl Condvar {
         if self.sleepers.load(Relaxed) > 0 {
             self.inner.notify_all();
         }
-    }
-}
-
-/// Thread parking, for `RemoteHandle::wait`: std's, or loom's under
-/// `cfg(loom)`. A parked thread sleeps until another thread calls
-/// `unpark` on its `Thread`; an `unpark` that comes *before* the `park`
-/// is not lost, it leaves a token that makes the next `park` return at
-/// once. Either may also return spuriously, so every caller parks in a
-/// loop that re-checks its condition. The `unpark` happens before the
-/// `park` it ends returns, so what the unparking thread wrote before it
-/// is visible to the parked one when it re-checks.
-pub(crate) mod thread {
-    #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, yield_now, Thread};
-    #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
-
-    /// Loom has no clock: a timed park is an untimed one, which the
-    /// models never leave waiting (something always unparks it).
-    #[cfg(loom)]
-    pub(crate) fn park_timeout(_: std::time::Duration) {
-        park();
     }
 }

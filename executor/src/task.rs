@@ -141,8 +141,7 @@ impl Stage {
                     detached: true,
                 };
                 if let Stage::Stored(future) = std::mem::replace(self, placeholder) {
-                    let placeholder = std::mem::replace(self, Stage::StoredDetached(future));
-                    drop_polling(placeholder);
+                    drop_polling(std::mem::replace(self, Stage::StoredDetached(future)));
                 }
             }
             Stage::StoredDetached(_) | Stage::Finished(_) => {}
@@ -439,36 +438,27 @@ impl TaskSlab {
                 queued: self.loan.task_waker.is_queued(),
             };
         }
-        let fresh = match self.waker_pool.pop() {
-            Some(wakers) => wakers,
-            None => WakerPair::new(TaskWaker::new(
-                NO_TASK,
-                self.loop_id,
-                Arc::clone(&self.injector),
-            )),
-        };
+        let fresh = self.unshared_pair(NO_TASK);
         TaskWakers::Own(std::mem::replace(&mut self.loan, fresh))
     }
 
-    /// Takes back the waker lent for a poll of task `id` (E3, E5, E7).
+    /// Takes back the waker lent for a poll of task `id` (E3, E5, E7), and
+    /// hands back the task, found once for both. `None` if the task is gone
+    /// (its poll ended it and dropped the loop): a clone of its waker that
+    /// survives it names nobody, and is ignored.
     #[inline(always)]
-    fn take_back(&mut self, id: TaskId, waker: Waker, lent: Lent) {
-        match lent {
-            Lent::Loan => {
-                let kept = self.take_back_loan(waker);
-                // If the task is gone (its poll ended it and dropped the
-                // loop), a clone that survives it names nobody: ignored.
-                if let Some(task) = self.get_mut(id) {
-                    task.wakers = kept;
-                }
-            }
-            Lent::Own => {
-                if let Some(TaskWakers::Own(wakers)) = self.get_mut(id).map(|task| &mut task.wakers)
-                {
-                    wakers.put_back(waker);
-                }
-            }
+    fn take_back(&mut self, id: TaskId, waker: Waker, lent: Lent) -> Option<&mut Task> {
+        let returned = match lent {
+            Lent::Loan => Ok(self.take_back_loan(waker)),
+            Lent::Own => Err(waker),
+        };
+        let task = self.get_mut(id)?;
+        match (returned, &mut task.wakers) {
+            (Ok(kept), wakers) => *wakers = kept,
+            (Err(waker), TaskWakers::Own(wakers)) => wakers.put_back(waker),
+            (Err(_), TaskWakers::Borrowing { .. }) => {} // cannot happen: it was lent its own
         }
+        Some(task)
     }
 
     /// Hard cancel: E6 hands back the future of a `Stored` task (now
@@ -500,9 +490,8 @@ impl TaskSlab {
         lent: Lent,
         future: BoxFuture,
     ) -> Option<BoxFuture> {
-        self.take_back(id, waker, lent);
         let task = self
-            .get_mut(id)
+            .take_back(id, waker, lent)
             .expect("a task being polled stays in the slab");
         let stored = match task.stage {
             Stage::Polling {
